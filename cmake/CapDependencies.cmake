@@ -1,0 +1,26 @@
+# Every third-party package cap builds against; all come from Debian 12 packages
+# (see .ci/install-deps for the list).
+
+find_package(Torch REQUIRED)            # libtorch-dev
+find_package(Boost 1.74 REQUIRED)       # libboost-dev: Boost.DLL (header-only with std::filesystem)
+find_package(tomlplusplus REQUIRED)     # libtomlplusplus-dev
+find_package(spdlog REQUIRED)           # libspdlog-dev
+find_package(dlpack REQUIRED)           # libdlpack-dev
+find_package(nlohmann_json REQUIRED)    # nlohmann-json3-dev
+find_package(CLI11 REQUIRED)            # libcli11-dev
+find_package(OpenSSL REQUIRED)          # libssl-dev: SHA-256 of plugin files for the manifest
+if(CAP_BUILD_TESTS)
+  find_package(doctest REQUIRED)        # doctest-dev
+endif()
+
+# Debian's TorchConfig only sets the ABI define; keep CUDA-less builds quiet about CUDA.
+if(NOT TARGET torch)
+  message(FATAL_ERROR "find_package(Torch) did not define the 'torch' target")
+endif()
+
+# One precompiled header of LibTorch for every LibTorch plugin and test (REUSE_FROM).
+add_library(cap_torch_pch OBJECT ${CMAKE_CURRENT_LIST_DIR}/pch_anchor.cpp)
+target_link_libraries(cap_torch_pch PRIVATE torch dlpack::dlpack cap_warnings)
+set_target_properties(cap_torch_pch PROPERTIES POSITION_INDEPENDENT_CODE ON
+                      CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+target_precompile_headers(cap_torch_pch PRIVATE <ATen/ATen.h> <string> <vector> <memory>)

@@ -1,0 +1,119 @@
+/*
+ * Criterion kind: decides which units to prune.
+ *
+ * Units come in groups. Structured criteria see two groups, `heads` ([layers, heads]) and `ffn`
+ * ([layers, intermediate]); unstructured criteria see one group per encoder weight matrix
+ * ([out, in]). Every mask is float32 with 1 = kept, 0 = pruned, on the context's device.
+ *
+ * Two styles fit this table:
+ *  - importance-based (first-order, magnitude, random): reset(), accumulate() once per batch of
+ *    an importance pass, importance(), then select() writes the new masks;
+ *  - score-based (movement, soft movement): the host trains one score tensor per group and calls
+ *    binarize() in every forward pass; regularizer() adds a penalty on the scores.
+ */
+#ifndef CAP_CRITERION_H
+#define CAP_CRITERION_H
+
+#include "cap/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cap_granularity {
+    CAP_GRANULARITY_STRUCTURED = 1,  /* attention heads and FFN neurons */
+    CAP_GRANULARITY_UNSTRUCTURED = 2 /* individual weights of the encoder linears */
+} cap_granularity;
+
+/* What the host must put in each cap_unit_group it passes to accumulate() and select(). */
+typedef enum cap_criterion_needs {
+    CAP_NEEDS_MASK_GRADS = 1u << 0,   /* d loss / d mask for the batch */
+    CAP_NEEDS_WEIGHTS = 1u << 1,      /* the weight the mask multiplies */
+    CAP_NEEDS_WEIGHT_GRADS = 1u << 2, /* d loss / d weight for the batch */
+    CAP_NEEDS_SCORES = 1u << 3        /* learnable scores, trained by the host's optimizer */
+} cap_criterion_needs;
+
+typedef struct cap_criterion_info {
+    uint32_t struct_size;
+    int32_t granularity;           /* cap_granularity */
+    uint32_t needs;                /* cap_criterion_needs bits */
+    int32_t score_based;           /* 1: binarize() gives the forward mask every step */
+    double scores_learning_rate;   /* score-based: the scores' own learning rate; 0 = model's */
+} cap_criterion_info;
+
+typedef enum cap_unit_kind {
+    CAP_UNITS_HEADS = 1,       /* [layers, heads] */
+    CAP_UNITS_FFN_NEURONS = 2, /* [layers, intermediate] */
+    CAP_UNITS_WEIGHTS = 3      /* [out_features, in_features] of one linear */
+} cap_unit_kind;
+
+/* One group of prunable units and the evidence about it. Host-owned, borrowed for the call.
+ * Fields the criterion did not ask for (see needs) may be NULL. */
+typedef struct cap_unit_group {
+    uint32_t struct_size;
+    const char* name;            /* "heads", "ffn", or e.g. "encoder.layer.3.attention.self.query" */
+    int32_t unit_kind;           /* cap_unit_kind */
+    int32_t layer;               /* layer index, or -1 when the group spans layers */
+    const DLTensor* mask;        /* current mask; never NULL */
+    const DLTensor* mask_grad;
+    const DLTensor* weight;
+    const DLTensor* weight_grad;
+    const DLTensor* scores;
+} cap_unit_group;
+
+/* What one pruning event must achieve. Host-owned, borrowed for the call. */
+typedef struct cap_selection {
+    uint32_t struct_size;
+    int64_t heads_to_prune;    /* structured: heads to prune newly in this event */
+    int64_t ffn_to_prune;      /* structured: FFN neurons to prune newly in this event */
+    double keep_fraction;      /* unstructured: fraction of weights kept after the event */
+    cap_constraints constraints;
+} cap_selection;
+
+typedef struct cap_criterion_api {
+    uint32_t struct_size;
+    /* Fills what the criterion is and needs; `out` is host-owned. Required. */
+    cap_status* (*info)(void* self, cap_criterion_info* out);
+    /* Forgets accumulated importance; called before each importance pass. Required. */
+    cap_status* (*reset)(void* self);
+    /* Adds one batch's evidence to the running importance. Groups are borrowed. Required. */
+    cap_status* (*accumulate)(void* self, const cap_exec_context* ctx,
+                              const cap_unit_group* const* groups, uint32_t count);
+    /* Writes the accumulated importance of each group into out[i] (host-allocated, float32,
+     * the shape of groups[i]->mask). Higher = more important. Required. */
+    cap_status* (*importance)(void* self, const cap_exec_context* ctx,
+                              const cap_unit_group* const* groups, uint32_t count,
+                              DLTensor* const* out);
+    /* Writes the masks after this event into new_masks[i] (host-allocated, float32, the
+     * shape of groups[i]->mask). Units pruned before stay pruned. Required. */
+    cap_status* (*select)(void* self, const cap_exec_context* ctx, const cap_selection* selection,
+                          const cap_unit_group* const* groups, uint32_t count,
+                          DLTensor* const* new_masks);
+    /* Score-based only (else NULL): writes each group's initial scores into out[i]
+     * (host-allocated, float32, the weight's shape). NULL: scores start at zero. */
+    cap_status* (*init_scores)(void* self, const cap_exec_context* ctx,
+                               const cap_unit_group* const* groups, uint32_t count,
+                               DLTensor* const* out);
+    /* Score-based only (else NULL): forward binarization of groups[i]->scores at `threshold`
+     * (the schedule's value) into masks_out[i] (host-allocated, float32). Called every step. */
+    cap_status* (*binarize)(void* self, const cap_exec_context* ctx,
+                            const cap_unit_group* const* groups, uint32_t count, double threshold,
+                            DLTensor* const* masks_out);
+    /* Optional: gradient of the loss w.r.t. the scores from the gradient w.r.t. the masks,
+     * written into grad_scores[i] (host-allocated). NULL: straight-through (identity). */
+    cap_status* (*binarize_backward)(void* self, const cap_exec_context* ctx,
+                                     const cap_unit_group* const* groups, uint32_t count,
+                                     double threshold, const DLTensor* const* grad_masks,
+                                     DLTensor* const* grad_scores);
+    /* Optional: penalty on the scores at `threshold`; writes its value and its gradient
+     * w.r.t. groups[i]->scores into grad_scores[i] (host-allocated, float32). NULL: none. */
+    cap_status* (*regularizer)(void* self, const cap_exec_context* ctx,
+                               const cap_unit_group* const* groups, uint32_t count,
+                               double threshold, double* value, DLTensor* const* grad_scores);
+} cap_criterion_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAP_CRITERION_H */
