@@ -1,0 +1,33 @@
+// The `cap` subcommands. Each returns the process exit status (see cli/common.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "recipe/overrides.hpp"
+
+namespace cap::cli {
+
+// cap plugins [--json]: every plugin found, with its options; rejected files too.
+int cmd_plugins(const GlobalOptions& global, bool json);
+
+// cap validate RECIPE: parse, resolve every plugin, check every option. Writes nothing.
+int cmd_validate(const GlobalOptions& global, const std::string& recipe,
+                 const recipe::Overrides& overrides);
+
+struct RunOptions {
+    std::string recipe;
+    recipe::Overrides overrides;
+    std::string out_dir;  // empty: runs/<name>-<UTC time>
+    std::vector<std::string> command_line;  // argv, recorded in the manifest
+};
+
+// cap run RECIPE: validate, create the run folder with manifest.json and run.log, then run.
+int cmd_run(const GlobalOptions& global, const RunOptions& options);
+
+// cap check-plugin FILE.so: load one library and run its kind's conformance checks.
+int cmd_check_plugin(const GlobalOptions& global, const std::string& file,
+                     const std::vector<std::string>& options);
+
+}  // namespace cap::cli

@@ -1,0 +1,74 @@
+// cap: compress pre-trained language models with contrastive pruning, by recipe.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "system/blas_probe.hpp"
+#include "util/logging.hpp"
+
+int main(int argc, char** argv) {
+    using namespace cap::cli;
+    CLI::App app{"cap: contrastive pruning of pre-trained language models, driven by TOML recipes "
+                 "and plugins", "cap"};
+    app.set_version_flag("--version", std::string("cap ") + CAP_VERSION_STRING + " (plugin ABI " +
+                                          std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
+                                          std::to_string(CAP_ABI_VERSION_MINOR) + ")");
+    app.require_subcommand(1);
+
+    GlobalOptions global;
+    std::string log_level = "info";
+    app.add_option("--plugin-path", global.plugin_paths,
+                   "folder searched for plugins before CAP_PLUGIN_PATH and the built-in folder (repeatable)");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+
+    auto* plugins = app.add_subcommand("plugins", "list every plugin found, with its options");
+    bool json = false;
+    plugins->add_flag("--json", json, "machine-readable output");
+
+    cap::recipe::Overrides overrides;
+    auto add_overrides = [&](CLI::App* cmd) {
+        cmd->add_option("--set", overrides.sets, "override a recipe key: --set a.b=value (repeatable)");
+        cmd->add_option("--unset", overrides.unsets, "remove a recipe key or table: --unset a.b (repeatable)");
+    };
+    auto* validate = app.add_subcommand("validate", "check a recipe and every plugin option; writes nothing");
+    std::string recipe;
+    validate->add_option("RECIPE", recipe, "recipe file (TOML)")->required();
+    add_overrides(validate);
+
+    auto* run = app.add_subcommand("run", "validate a recipe, create the run folder and run it");
+    RunOptions run_options;
+    run->add_option("RECIPE", run_options.recipe, "recipe file (TOML)")->required();
+    run->add_option("--out", run_options.out_dir, "run folder (default: runs/<name>-<UTC time>)");
+    add_overrides(run);
+
+    auto* check = app.add_subcommand("check-plugin", "load one plugin library and run its conformance checks");
+    std::string plugin_file;
+    std::vector<std::string> plugin_options;
+    check->add_option("FILE", plugin_file, "plugin library (.so)")->required();
+    check->add_option("--option", plugin_options, "plugin option for create: --option name=value (repeatable)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? kExitOk : kExitUsage;
+    }
+
+    try {
+        cap::util::init_logging(cap::util::parse_log_level(log_level));
+    } catch (const std::exception& e) {
+        std::cerr << "--log-level: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    if (auto warning = cap::sys::blas_warning(cap::sys::probe_blas()); !warning.empty())
+        spdlog::warn("{}", warning);
+
+    if (plugins->parsed()) return cmd_plugins(global, json);
+    if (validate->parsed()) return cmd_validate(global, recipe, overrides);
+    if (check->parsed()) return cmd_check_plugin(global, plugin_file, plugin_options);
+    run_options.overrides = overrides;
+    run_options.command_line.assign(argv, argv + argc);
+    return cmd_run(global, run_options);
+}

@@ -1,0 +1,19 @@
+#include "plugin/distill_plugin.hpp"
+
+namespace cap::host {
+
+DistillPlugin::DistillPlugin(std::unique_ptr<PluginInstance> instance)
+    : instance_(std::move(instance)) {
+    api();
+}
+
+double DistillPlugin::loss(const cap_exec_context& ctx, const DLTensor& student_logits,
+                           const DLTensor& teacher_logits, DLTensor* grad_student) const {
+    double value = 0;
+    instance_->call("loss", [&] {
+        return api().loss(instance_->handle(), &ctx, &student_logits, &teacher_logits, &value, grad_student);
+    });
+    return value;
+}
+
+}  // namespace cap::host

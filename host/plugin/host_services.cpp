@@ -1,0 +1,152 @@
+#include "plugin/host_services.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "plugin/status.hpp"
+
+namespace cap::host {
+
+namespace {
+
+std::atomic<uint64_t> g_run_seed{42};
+
+const char* kHostVersion = "cap " CAP_VERSION_STRING;
+
+HostContext* context_of(const cap_host_api* host) {
+    return host ? static_cast<HostContext*>(host->host_data) : nullptr;
+}
+
+void log_from_plugin(const cap_host_api* host, int32_t level, const char* message) {
+    try {
+        auto* ctx = context_of(host);
+        const std::string label = ctx ? ctx->label : "plugin";
+        const char* text = message ? message : "";
+        spdlog::level::level_enum lvl = spdlog::level::info;
+        switch (level) {
+            case CAP_LOG_TRACE: lvl = spdlog::level::trace; break;
+            case CAP_LOG_DEBUG: lvl = spdlog::level::debug; break;
+            case CAP_LOG_INFO: lvl = spdlog::level::info; break;
+            case CAP_LOG_WARN: lvl = spdlog::level::warn; break;
+            default: lvl = spdlog::level::err; break;
+        }
+        spdlog::log(lvl, "[{}] {}", label, text);
+    } catch (...) {
+        // Logging must never throw into a plugin.
+    }
+}
+
+uint64_t seed_for_plugin(const cap_host_api*, const char* stream) {
+    return derive_seed(g_run_seed.load(), stream);
+}
+
+// Finds a declared option of the expected type; on failure returns the status to hand back.
+template <class T>
+cap_status* lookup(const cap_options* options, const char* name, cap_option_type type,
+                   const T** out) {
+    try {
+        if (!options || !options->schema) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null options handle");
+        if (!name) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null option name");
+        const OptionSpec* spec = nullptr;
+        for (const auto& s : *options->schema)
+            if (s.name == name) spec = &s;
+        if (!spec)
+            return make_host_status(CAP_ERROR_INVALID_ARGUMENT,
+                                    std::string("option '") + name + "' is not declared by " + options->owner);
+        if (spec->type != type)
+            return make_host_status(CAP_ERROR_INVALID_ARGUMENT,
+                                    std::string("option '") + name + "' of " + options->owner + " is a " +
+                                        option_type_name(spec->type) + ", not a " + option_type_name(type));
+        auto it = options->values.find(name);
+        if (it == options->values.end() || !std::holds_alternative<T>(it->second))
+            return make_host_status(CAP_ERROR_INVALID_ARGUMENT,
+                                    std::string("option '") + name + "' of " + options->owner + " has no value");
+        *out = &std::get<T>(it->second);
+        return nullptr;
+    } catch (...) {
+        return make_host_status(CAP_ERROR_INTERNAL, "option lookup failed");
+    }
+}
+
+cap_status* option_bool(const cap_host_api*, const cap_options* o, const char* name, int32_t* out) {
+    if (!out) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
+    const bool* v = nullptr;
+    if (cap_status* s = lookup(o, name, CAP_OPTION_BOOL, &v)) return s;
+    *out = *v ? 1 : 0;
+    return nullptr;
+}
+
+cap_status* option_int(const cap_host_api*, const cap_options* o, const char* name, int64_t* out) {
+    if (!out) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
+    const int64_t* v = nullptr;
+    if (cap_status* s = lookup(o, name, CAP_OPTION_INT, &v)) return s;
+    *out = *v;
+    return nullptr;
+}
+
+cap_status* option_float(const cap_host_api*, const cap_options* o, const char* name, double* out) {
+    if (!out) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
+    const double* v = nullptr;
+    if (cap_status* s = lookup(o, name, CAP_OPTION_FLOAT, &v)) return s;
+    *out = *v;
+    return nullptr;
+}
+
+cap_status* option_string(const cap_host_api*, const cap_options* o, const char* name,
+                          const char** out) {
+    if (!out) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
+    const std::string* v = nullptr;
+    if (cap_status* s = lookup(o, name, CAP_OPTION_STRING, &v)) return s;
+    *out = v->c_str();
+    return nullptr;
+}
+
+cap_status* option_float_list(const cap_host_api*, const cap_options* o, const char* name,
+                              const double** out, size_t* count) {
+    if (!out || !count) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
+    const std::vector<double>* v = nullptr;
+    if (cap_status* s = lookup(o, name, CAP_OPTION_FLOAT_LIST, &v)) return s;
+    *out = v->data();
+    *count = v->size();
+    return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major,
+                                               uint16_t abi_minor) {
+    auto ctx = std::make_unique<HostContext>();
+    ctx->label = std::move(label);
+    cap_host_api& api = ctx->api;
+    api.struct_size = sizeof(cap_host_api);
+    api.abi_major = abi_major;
+    api.abi_minor = abi_minor;
+    api.host_version = kHostVersion;
+    api.host_data = ctx.get();
+    api.log = log_from_plugin;
+    api.seed = seed_for_plugin;
+    api.option_bool = option_bool;
+    api.option_int = option_int;
+    api.option_float = option_float;
+    api.option_string = option_string;
+    api.option_float_list = option_float_list;
+    return ctx;
+}
+
+void set_run_seed(uint64_t seed) { g_run_seed.store(seed); }
+uint64_t run_seed() { return g_run_seed.load(); }
+
+uint64_t derive_seed(uint64_t seed, const char* stream) {
+    if (!stream) return seed;
+    // FNV-1a of the stream name, then a splitmix64 finaliser: stable across platforms.
+    uint64_t h = 1469598103934665603ull;
+    for (const char* p = stream; *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
+    uint64_t z = seed ^ h;
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace cap::host

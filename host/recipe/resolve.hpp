@@ -1,0 +1,64 @@
+// From a recipe tree to a checked plan: every table validated, every plugin found and its
+// options checked against the plugin's own schema, the backend probed. All problems are
+// collected and reported together, each at file:line:column.
+//
+// Recipe tables (host-defined):
+//   [run]          name, seed
+//   [model]        pretrained: "builtin:bert-tiny", "builtin:bert-base", or a Hugging Face folder
+//   [constraints]  min_heads_per_layer
+//   [backend]      plugin = "auto" | "cpu" | "cuda" | ...; other keys go to the backend plugin
+//   [criterion], [schedule], [distill]   plugin = "<name>"; other keys go to that plugin
+//   [contrastive.<id>]                   plugin defaults to <id>; other keys go to that plugin
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cap/abi.h"
+#include "plugin/registry.hpp"
+#include "recipe/loader.hpp"
+#include "recipe/overrides.hpp"
+
+namespace cap::recipe {
+
+struct PluginUse {
+    std::string section;  // "criterion", "contrastive.prc", ...
+    std::shared_ptr<const host::PluginLibrary> plugin;
+    host::OptionValues values;
+    Origin origin;        // where the table (or its plugin key) was written
+};
+
+struct ModelSpec {
+    std::string pretrained;          // as written
+    std::filesystem::path folder;    // resolved Hugging Face folder; empty for builtin models
+    cap_model_shape shape{};
+};
+
+struct ResolvedRecipe {
+    std::filesystem::path file;
+    std::vector<std::filesystem::path> sources;
+    Node tree;                        // after includes and overrides
+    std::string run_name;
+    uint64_t seed = 42;
+    ModelSpec model;
+    cap_constraints constraints{};
+    PluginUse backend;
+    std::string backend_choice;       // why this backend ("auto: cuda unavailable (...)")
+    std::optional<PluginUse> criterion, schedule, distill;
+    std::vector<PluginUse> contrastive;
+
+    std::vector<const PluginUse*> plugin_uses() const;  // backend first, then the rest
+    nlohmann::ordered_json to_json() const;             // resolved values incl. defaults
+};
+
+// Loads, applies overrides and resolves; throws RecipeErrors with every problem found.
+ResolvedRecipe resolve_recipe(const std::filesystem::path& file, const Overrides& overrides,
+                              const host::PluginRegistry& registry);
+
+// Same, from an already loaded tree.
+ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& registry);
+
+}  // namespace cap::recipe
