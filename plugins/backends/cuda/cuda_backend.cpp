@@ -1,0 +1,109 @@
+// backends/cuda: LibTorch on an NVIDIA GPU.
+//
+// Built against the same LibTorch as everything else, through LibTorch's device-generic hooks
+// only, so it compiles (and explains itself) with a CPU-only LibTorch such as Debian's: probe()
+// then says that this LibTorch has no CUDA, and a recipe asking for `cuda` fails validation with
+// that reason. Work runs on LibTorch's current stream of the chosen device.
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+#include <torch/version.h>
+
+#include <sstream>
+
+#include "cap/plugin_torch.hpp"
+
+namespace {
+
+std::string unavailable_reason(int64_t device) {
+    if (!at::hasCUDA())
+        return std::string("this LibTorch (") + TORCH_VERSION +
+               ") was built without CUDA support; install a CUDA build of LibTorch";
+    int count = at::detail::getCUDAHooks().getNumGPUs();
+    if (count == 0) return "LibTorch has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)";
+    if (device >= count)
+        return "device " + std::to_string(device) + " requested but only " +
+               std::to_string(count) + " GPU(s) are visible";
+    return "";
+}
+
+class CudaBackend : public cap::Backend {
+public:
+    static cap::Metadata metadata() {
+        return {"cuda", "1.0.0", "LibTorch on an NVIDIA GPU (needs a CUDA build of LibTorch)",
+                {cap::Option::Int("device", 0, "CUDA device index").min(0).max(1023),
+                 cap::Option::String("precision", "float32",
+                                     "compute dtype of matrix products (bfloat16/float16 = autocast)")
+                     .choices({"float32", "bfloat16", "float16"}),
+                 cap::Option::Bool("allow_tf32", false,
+                                   "let float32 matrix products use TF32 tensor cores")}};
+    }
+
+    static cap::BackendProbe probe(const cap::Host&) {
+        cap::BackendProbe p;
+        p.device = {kDLCUDA, 0};
+        p.device_count = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+        p.reason = unavailable_reason(0);
+        p.available = p.reason.empty();
+        return p;
+    }
+
+    CudaBackend(const cap::Host& host, const cap::Options& options)
+        : device_(options.get_int("device")),
+          precision_(options.get_string("precision")),
+          allow_tf32_(options.get_bool("allow_tf32")) {
+        std::string reason = unavailable_reason(device_);
+        if (!reason.empty()) cap::fail("cuda backend unavailable: " + reason, CAP_ERROR_UNAVAILABLE);
+        at::globalContext().setAllowTF32CuBLAS(allow_tf32_);
+        host.info("using CUDA device " + std::to_string(device_));
+    }
+
+    cap_exec_context context() override {
+        cap_exec_context c{};
+        c.struct_size = sizeof(c);
+        c.device = {kDLCUDA, static_cast<int32_t>(device_)};
+        c.stream = nullptr;  // LibTorch's current stream on that device
+        c.num_threads = 0;
+        return c;
+    }
+
+    cap_precision_policy precision() override {
+        cap_precision_policy p{};
+        p.struct_size = sizeof(p);
+        p.param_dtype = {kDLFloat, 32, 1};
+        if (precision_ == "bfloat16") p.compute_dtype = {kDLBfloat, 16, 1};
+        else if (precision_ == "float16") p.compute_dtype = {kDLFloat, 16, 1};
+        else p.compute_dtype = {kDLFloat, 32, 1};
+        p.allow_tf32 = allow_tf32_ ? 1 : 0;
+        return p;
+    }
+
+    void synchronize(const cap_exec_context& ctx) override {
+        if (ctx.device.device_type != kDLCUDA) cap::fail("cuda backend asked to synchronize a non-CUDA device");
+        at::detail::getCUDAHooks().deviceSynchronize(ctx.device.device_id);
+    }
+
+    cap_memory_info memory() override {
+        // Allocator statistics live in c10_cuda, which a CPU-only LibTorch does not ship; with
+        // only the generic hooks the figures are unknown (0), as the ABI allows.
+        cap_memory_info m{};
+        m.struct_size = sizeof(m);
+        return m;
+    }
+
+    std::string describe() override {
+        std::ostringstream s;
+        s << "CUDA device " << device_ << " of " << at::detail::getCUDAHooks().getNumGPUs()
+          << ", precision " << precision_ << (allow_tf32_ ? ", TF32 allowed" : "");
+        return s.str();
+    }
+
+private:
+    int64_t device_;
+    std::string precision_;
+    bool allow_tf32_;
+};
+
+}  // namespace
+
+CAP_PLUGIN(CudaBackend)
