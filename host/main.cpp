@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
                                           std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
                                           std::to_string(CAP_ABI_VERSION_MINOR) + ")");
     app.require_subcommand(1);
+    app.fallthrough();  // global options may follow the subcommand
 
     GlobalOptions global;
     std::string log_level = "info";

@@ -1,6 +1,8 @@
 #include "recipe/resolve.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 
 #include "plugin/backend_plugin.hpp"
 #include "plugin/kind.hpp"
@@ -234,7 +236,7 @@ std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRe
 
 host::OptionValues checked(const Node& root, const std::string& key, const std::vector<OptionSpec>& schema,
                            std::vector<Diagnostic>& errors) {
-    return check_table(table_or_empty(root, key, errors), schema, "cap", "[" + key + "]", {}, errors);
+    return check_table(table_or_empty(root, key, errors), schema, "", "[" + key + "]", {}, errors);
 }
 
 }  // namespace
@@ -334,7 +336,14 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
                                                       std::to_string(r.constraints.min_heads_per_layer) + ": " + e.what()});
         }
     }
-    if (!errors.empty()) throw RecipeErrors(std::move(errors));
+    if (!errors.empty()) {
+        // In reading order: by file, line and column; command-line arguments last.
+        std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+            return std::make_tuple(a.origin.from_command_line(), a.origin.file, a.origin.line, a.origin.column) <
+                   std::make_tuple(b.origin.from_command_line(), b.origin.file, b.origin.line, b.origin.column);
+        });
+        throw RecipeErrors(std::move(errors));
+    }
     return r;
 }
 

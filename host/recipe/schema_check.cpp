@@ -119,8 +119,8 @@ host::OptionValues check_table(const Node& table, const std::vector<OptionSpec>&
                 for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
                 hint = " (valid keys: " + all + ")";
             }
-            errors.push_back({e.key_origin, "unknown key '" + e.key + "' in " + table_name + " for " +
-                                                owner + hint});
+            errors.push_back({e.key_origin, "unknown key '" + e.key + "' in " + table_name +
+                                                (owner.empty() ? "" : " for " + owner) + hint});
             continue;
         }
         OptionValue v;
@@ -130,7 +130,8 @@ host::OptionValues check_table(const Node& table, const std::vector<OptionSpec>&
         if (table.find(s.name)) continue;
         if (s.required)
             errors.push_back({table.origin, table_name + " is missing required key '" + s.name + "' (" +
-                                                host::option_type_name(s.type) + ": " + s.doc + ") for " + owner});
+                                                host::option_type_name(s.type) + ": " + s.doc + ")" +
+                                                (owner.empty() ? "" : " for " + owner)});
         else if (s.default_value)
             values[s.name] = *s.default_value;
     }

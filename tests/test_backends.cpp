@@ -1,0 +1,74 @@
+// backends/cpu and backends/cuda through the ABI, and BLAS detection.
+#include <doctest/doctest.h>
+
+#include <ATen/Parallel.h>
+
+#include "plugin/backend_plugin.hpp"
+#include "plugin/registry.hpp"
+#include "system/blas_probe.hpp"
+#include "support/registries.hpp"
+
+using namespace cap::host;
+
+namespace {
+std::shared_ptr<const PluginLibrary> backend(const char* name) {
+    auto lib = cap::test::builtin_registry().find(CAP_KIND_BACKEND, name);
+    REQUIRE(lib);
+    return lib;
+}
+}  // namespace
+
+TEST_CASE("backends: cpu sets LibTorch's threads and reports device, memory and BLAS") {
+    auto lib = backend("cpu");
+    auto probe = probe_backend(*lib);
+    CHECK(probe.available == 1);
+    CHECK(probe.device.device_type == kDLCPU);
+
+    const int before = at::get_num_threads();
+    {
+        BackendPlugin cpu(std::make_unique<PluginInstance>(lib, OptionValues{{"threads", int64_t{1}},
+                                                                             {"precision", std::string("bfloat16")}}));
+        CHECK(at::get_num_threads() == 1);
+        auto ctx = cpu.context();
+        CHECK(ctx.device.device_type == kDLCPU);
+        CHECK(ctx.num_threads == 1);
+        CHECK(cpu.precision().compute_dtype.code == kDLBfloat);
+        auto mem = cpu.memory();
+        CHECK(mem.used > 0);
+        CHECK(mem.total >= mem.used);
+        CHECK(cpu.describe().find("BLAS OpenBLAS") != std::string::npos);
+        CHECK_NOTHROW(cpu.synchronize(ctx));
+    }
+    BackendPlugin all(std::make_unique<PluginInstance>(lib, OptionValues{{"threads", int64_t{0}},
+                                                                         {"precision", std::string("float32")}}));
+    CHECK(at::get_num_threads() == static_cast<int>(std::thread::hardware_concurrency()));
+    at::set_num_threads(before);
+}
+
+TEST_CASE("backends: cuda explains why it is unavailable and refuses to be created") {
+    auto lib = backend("cuda");
+    auto probe = probe_backend(*lib);
+    if (probe.available) {
+        MESSAGE("SKIP: this LibTorch has a usable GPU; the unavailable path is not reachable here");
+        return;
+    }
+    CHECK(std::string(probe.reason).find("CUDA") != std::string::npos);
+    CHECK_THROWS_WITH_AS(
+        BackendPlugin(std::make_unique<PluginInstance>(
+            lib, OptionValues{{"device", int64_t{0}}, {"precision", std::string("float32")}, {"allow_tf32", false}})),
+        doctest::Contains("cuda backend unavailable"), PluginError);
+}
+
+TEST_CASE("backends: BLAS libraries are classified by the file that provides sgemm_") {
+    using cap::sys::classify_blas_path;
+    CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3").vendor == "OpenBLAS");
+    CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3").is_reference());
+    CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3").vendor == "BLIS");
+    CHECK(classify_blas_path("/opt/intel/mkl/lib/libmkl_rt.so").vendor == "MKL");
+    CHECK(classify_blas_path("").vendor == "unknown");
+    CHECK(cap::sys::blas_warning(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"))
+              .find("libopenblas0-pthread") != std::string::npos);
+    CHECK(cap::sys::blas_warning(classify_blas_path("/x/openblas-pthread/libblas.so.3")).empty());
+    // This test process links LibTorch, so its BLAS is the one the install step chose.
+    CHECK(cap::sys::probe_blas().vendor == "OpenBLAS");
+}

@@ -1,0 +1,60 @@
+// cap check-plugin: every built plugin passes its kind's conformance checks; broken ones fail
+// at the right check, and the tool reports instead of crashing.
+#include <doctest/doctest.h>
+
+#include "support/process.hpp"
+#include "test_paths.hpp"
+
+namespace fs = std::filesystem;
+using cap::test::run_cap;
+
+TEST_CASE("check-plugin: every built-in plugin passes") {
+    int checked = 0;
+    for (const auto& e : fs::directory_iterator(cap::test::kBuiltinPlugins)) {
+        if (e.path().extension() != ".so") continue;
+        auto r = run_cap("check-plugin " + e.path().string());
+        CAPTURE(e.path().string());
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find(" 0 failed") != std::string::npos);
+        ++checked;
+    }
+    CHECK(checked >= 5);
+}
+
+TEST_CASE("check-plugin: the fixtures of every kind pass, with required options given") {
+    const fs::path ok = cap::test::kFixturesOk;
+    auto criterion = run_cap("check-plugin " + (ok / "fixture_criterion.so").string() + " --option needed=3");
+    INFO(criterion.output);
+    CHECK(criterion.exit_code == 0);
+    CHECK(criterion.output.find("PASS  select: 9 of 12 units kept") != std::string::npos);
+    auto contrastive = run_cap("check-plugin " + (ok / "fixture_contrastive.so").string());
+    INFO(contrastive.output);
+    CHECK(contrastive.exit_code == 0);
+    CHECK(contrastive.output.find("PASS  receive_bank: 2 bank(s)") != std::string::npos);
+    CHECK(run_cap("check-plugin " + (ok / "fixture_c_schedule.so").string()).exit_code == 0);
+}
+
+TEST_CASE("check-plugin: failures are reported as FAIL lines with exit status 1") {
+    const fs::path ok = cap::test::kFixturesOk;
+    auto missing_option = run_cap("check-plugin " + (ok / "fixture_criterion.so").string());
+    CHECK(missing_option.exit_code == 1);
+    CHECK(missing_option.output.find("FAIL  options: ") != std::string::npos);
+    CHECK(missing_option.output.find("missing required key 'needed'") != std::string::npos);
+
+    auto throwing = run_cap("check-plugin " + (ok / "fixture_throwing.so").string());
+    CHECK(throwing.exit_code == 1);
+    CHECK(throwing.output.find("FAIL  reset: criterion/throwing: reset: unknown exception inside the plugin") !=
+          std::string::npos);
+    CHECK(throwing.output.find("FAIL  select: criterion/throwing: select: select exploded") != std::string::npos);
+
+    auto no_entry = run_cap("check-plugin " + std::string(cap::test::kFixturesBad) + "/fixture_no_entry.so");
+    CHECK(no_entry.exit_code == 1);
+    CHECK(no_entry.output.find("PASS  open library") != std::string::npos);
+    CHECK(no_entry.output.find("FAIL  entry point") != std::string::npos);
+    CHECK(no_entry.output.find("checks: 1 passed, 1 failed") != std::string::npos);
+
+    auto null_fn = run_cap("check-plugin " + std::string(cap::test::kFixturesBad) + "/fixture_null_function.so");
+    CHECK(null_fn.exit_code == 1);
+    CHECK(null_fn.output.find("FAIL  function table: ") != std::string::npos);
+}

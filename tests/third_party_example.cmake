@@ -1,0 +1,54 @@
+# CTest third_party_example: install cap into a scratch prefix, build
+# examples/third-party-criterion against that installed SDK only (a separate CMake project,
+# out of tree), then check that the installed `cap` lists it and its conformance checks pass.
+#   -DCAP_BUILD_DIR=... -DEXAMPLE_DIR=... -DWORK_DIR=...
+cmake_minimum_required(VERSION 3.25)
+
+function(run_step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    string(REPLACE ";" " " cmd "${ARGN}")
+    message(FATAL_ERROR "failed (${rc}): ${cmd}\n${out}\n${err}")
+  endif()
+  set(STEP_OUTPUT "${out}${err}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+set(build "${WORK_DIR}/build")
+
+run_step(${CMAKE_COMMAND} --install "${CAP_BUILD_DIR}" --prefix "${prefix}")
+# Only the installed prefix is visible to the example: no path into the source tree.
+run_step(${CMAKE_COMMAND} -S "${EXAMPLE_DIR}" -B "${build}" -G Ninja
+         "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
+run_step(${CMAKE_COMMAND} --build "${build}")
+
+set(plugin "${build}/cap_criterion_random.so")
+if(NOT EXISTS "${plugin}")
+  message(FATAL_ERROR "the example did not produce ${plugin}")
+endif()
+
+run_step("${prefix}/bin/cap" plugins --json --plugin-path "${build}")
+foreach(expected "\"name\": \"random\"" "\"name\": \"cpu\"" "\"name\": \"cuda\"" "\"name\": \"iterative\"")
+  string(FIND "${STEP_OUTPUT}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "cap plugins does not list ${expected}:\n${STEP_OUTPUT}")
+  endif()
+endforeach()
+string(FIND "${STEP_OUTPUT}" "${build}/cap_criterion_random.so" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "random criterion not found at ${plugin}:\n${STEP_OUTPUT}")
+endif()
+
+run_step("${prefix}/bin/cap" check-plugin "${plugin}")
+string(FIND "${STEP_OUTPUT}" " 0 failed" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "check-plugin failed for the example:\n${STEP_OUTPUT}")
+endif()
+
+run_step(nm -D --defined-only "${plugin}")
+string(STRIP "${STEP_OUTPUT}" symbols)
+if(NOT symbols MATCHES "^[0-9a-f]+ T cap_plugin_entry$")
+  message(FATAL_ERROR "the example exports more than its entry point:\n${symbols}")
+endif()
+message(STATUS "third-party criterion built against the installed SDK, listed and checked")
