@@ -6,8 +6,10 @@
 find_program(CAP_CCACHE ccache)
 if(CAP_CCACHE)
   # Precompiled headers need these sloppiness settings or ccache never hits.
+  # BASEDIR makes paths relative, so clones in other folders share the cache.
   set(_cap_launcher ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+      "CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}"
       ${CAP_CCACHE})
   set(CMAKE_C_COMPILER_LAUNCHER ${_cap_launcher})
   set(CMAKE_CXX_COMPILER_LAUNCHER ${_cap_launcher})
