@@ -9,6 +9,14 @@ find_package(dlpack REQUIRED)           # libdlpack-dev
 find_package(nlohmann_json REQUIRED)    # nlohmann-json3-dev
 find_package(CLI11 REQUIRED)            # libcli11-dev
 find_package(OpenSSL REQUIRED)          # libssl-dev: SHA-256 of plugin files for the manifest
+
+# libutf8proc-dev: Unicode categories, case mapping and NFD for the BERT tokenizer. Debian ships
+# no CMake package for it, so find it by hand.
+find_path(UTF8PROC_INCLUDE_DIR utf8proc.h REQUIRED)
+find_library(UTF8PROC_LIBRARY utf8proc REQUIRED)
+add_library(cap_utf8proc INTERFACE)
+target_include_directories(cap_utf8proc INTERFACE ${UTF8PROC_INCLUDE_DIR})
+target_link_libraries(cap_utf8proc INTERFACE ${UTF8PROC_LIBRARY})
 if(CAP_BUILD_TESTS)
   find_package(doctest REQUIRED)        # doctest-dev
 endif()

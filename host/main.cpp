@@ -66,10 +66,16 @@ int main(int argc, char** argv) {
     if (auto warning = cap::sys::blas_warning(cap::sys::probe_blas()); !warning.empty())
         spdlog::warn("{}", warning);
 
-    if (plugins->parsed()) return cmd_plugins(global, json);
-    if (validate->parsed()) return cmd_validate(global, recipe, overrides);
-    if (check->parsed()) return cmd_check_plugin(global, plugin_file, plugin_options);
-    run_options.overrides = overrides;
-    run_options.command_line.assign(argv, argv + argc);
-    return cmd_run(global, run_options);
+    try {
+        if (plugins->parsed()) return cmd_plugins(global, json);
+        if (validate->parsed()) return cmd_validate(global, recipe, overrides);
+        if (check->parsed()) return cmd_check_plugin(global, plugin_file, plugin_options);
+        run_options.overrides = overrides;
+        run_options.command_line.assign(argv, argv + argc);
+        return cmd_run(global, run_options);
+    } catch (const std::exception& e) {
+        // Commands report their own errors; this is the last line against an unexpected one.
+        spdlog::error("{}", e.what());
+        return kExitFailure;
+    }
 }

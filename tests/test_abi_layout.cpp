@@ -62,6 +62,7 @@ CAP_FROZEN_OFFSET(cap_unit_group, mask, 24);
 CAP_FROZEN_OFFSET(cap_unit_group, scores, 56);
 CAP_FROZEN_SIZE(cap_selection, 40);
 CAP_FROZEN_OFFSET(cap_selection, constraints, 32);
+CAP_FROZEN_SIZE(cap_batch_info, 24);
 CAP_FROZEN_SIZE(cap_criterion_api, 80);
 CAP_FROZEN_OFFSET(cap_criterion_api, select, 40);
 CAP_FROZEN_OFFSET(cap_criterion_api, init_scores, 48);
@@ -71,11 +72,13 @@ CAP_FROZEN_SIZE(cap_schedule_point, 24);
 CAP_FROZEN_SIZE(cap_stage, 40);
 CAP_FROZEN_SIZE(cap_schedule_api, 40);
 CAP_FROZEN_OFFSET(cap_schedule_api, at, 32);
-CAP_FROZEN_SIZE(cap_bank, 32);
+CAP_FROZEN_SIZE(cap_bank, 48);
+CAP_FROZEN_OFFSET(cap_bank, representations, 32);
 CAP_FROZEN_SIZE(cap_contrastive_batch, 40);
 CAP_FROZEN_SIZE(cap_loss_terms, 32);
 CAP_FROZEN_SIZE(cap_contrastive_api, 40);
 CAP_FROZEN_OFFSET(cap_contrastive_api, memory, 32);
+CAP_FROZEN_SIZE(cap_distill_batch, 48);
 CAP_FROZEN_SIZE(cap_distill_api, 16);
 CAP_FROZEN_OFFSET(cap_distill_api, loss, 8);
 
@@ -97,7 +100,7 @@ TEST_CASE("ABI: the C compiler and the C++ compiler agree on every struct layout
         sizeof(cap_schedule_api), offsetof(cap_schedule_api, at),
         sizeof(cap_bank), sizeof(cap_contrastive_batch), sizeof(cap_loss_terms),
         sizeof(cap_contrastive_api), offsetof(cap_contrastive_api, memory),
-        sizeof(cap_distill_api), offsetof(cap_distill_api, loss)};
+        sizeof(cap_distill_api), offsetof(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info)};
     const int n = static_cast<int>(sizeof(cpp) / sizeof(cpp[0]));
     for (int i = 0; i < n; ++i) {
         CAPTURE(i);

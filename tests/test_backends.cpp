@@ -20,7 +20,7 @@ std::shared_ptr<const PluginLibrary> backend(const char* name) {
 
 TEST_CASE("backends: cpu sets LibTorch's threads and reports device, memory and BLAS") {
     auto lib = backend("cpu");
-    auto probe = probe_backend(*lib);
+    auto probe = probe_backend(*lib, {{"threads", int64_t{0}}, {"precision", std::string("float32")}});
     CHECK(probe.available == 1);
     CHECK(probe.device.device_type == kDLCPU);
 
@@ -47,16 +47,15 @@ TEST_CASE("backends: cpu sets LibTorch's threads and reports device, memory and 
 
 TEST_CASE("backends: cuda explains why it is unavailable and refuses to be created") {
     auto lib = backend("cuda");
-    auto probe = probe_backend(*lib);
+    const OptionValues options{{"device", int64_t{0}}, {"precision", std::string("float32")}, {"allow_tf32", false}};
+    auto probe = probe_backend(*lib, options);
     if (probe.available) {
         MESSAGE("SKIP: this LibTorch has a usable GPU; the unavailable path is not reachable here");
         return;
     }
     CHECK(std::string(probe.reason).find("CUDA") != std::string::npos);
-    CHECK_THROWS_WITH_AS(
-        BackendPlugin(std::make_unique<PluginInstance>(
-            lib, OptionValues{{"device", int64_t{0}}, {"precision", std::string("float32")}, {"allow_tf32", false}})),
-        doctest::Contains("cuda backend unavailable"), PluginError);
+    CHECK_THROWS_WITH_AS(BackendPlugin(std::make_unique<PluginInstance>(lib, options)),
+                         doctest::Contains("cuda backend unavailable"), PluginError);
 }
 
 TEST_CASE("backends: BLAS libraries are classified by the file that provides sgemm_") {

@@ -17,11 +17,18 @@ DistillPlugin kd(double weight, double temperature) {
 }
 const cap_exec_context kCpu{sizeof(cap_exec_context), {kDLCPU, 0}, nullptr, 1};
 
-double value_of(const DistillPlugin& d, const at::Tensor& s, const at::Tensor& t, at::Tensor* grad = nullptr) {
+double value_of(const DistillPlugin& d, const at::Tensor& s, const at::Tensor& t, at::Tensor* grad = nullptr,
+                const at::Tensor* valid = nullptr) {
     DLTensor ds = cap::to_dl(s), dt = cap::to_dl(t);
-    if (!grad) return d.loss(kCpu, ds, dt, nullptr);
+    cap_distill_batch batch{sizeof(cap_distill_batch), &ds, &dt, nullptr, nullptr, nullptr};
+    DLTensor dv;
+    if (valid) {
+        dv = cap::to_dl(*valid);
+        batch.valid = &dv;
+    }
+    if (!grad) return d.loss(kCpu, batch, nullptr);
     DLTensor dg = cap::to_dl(*grad);
-    return d.loss(kCpu, ds, dt, &dg);
+    return d.loss(kCpu, batch, &dg);
 }
 }  // namespace
 
@@ -54,6 +61,20 @@ TEST_CASE("distill/kd: gradient matches finite differences") {
         CAPTURE(i);
         CHECK(grad.view(-1)[i].item<double>() == doctest::Approx(numeric).epsilon(2e-3));
     }
+}
+
+TEST_CASE("distill/kd: positions outside the valid mask do not count") {
+    at::Tensor s = at::tensor({1.0f, 0.0f, 5.0f}).view({1, 3});
+    at::Tensor t = at::tensor({0.0f, 0.0f, -5.0f}).view({1, 3});
+    at::Tensor valid = at::tensor({1.0f, 1.0f, 0.0f}).view({1, 3});
+    at::Tensor grad = at::zeros({1, 3});
+    auto d = kd(1.0, 1.0);
+    const double masked = value_of(d, s, t, &grad, &valid);
+    // Only the first two logits remain: KL((.5, .5) || softmax(1, 0)).
+    const double q0 = 1 / (1 + std::exp(-1.0));
+    CHECK(masked == doctest::Approx(0.5 * std::log(0.5 / q0) + 0.5 * std::log(0.5 / (1 - q0))).epsilon(1e-6));
+    CHECK(grad[0][2].item<float>() == 0.0f);
+    CHECK(value_of(d, s, t) > masked);  // unmasked, the third logit disagrees strongly
 }
 
 TEST_CASE("distill/kd: mismatched or mistyped logits are errors, not crashes") {

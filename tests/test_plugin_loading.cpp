@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "cap/plugin_torch.hpp"
 #include "plugin/criterion_plugin.hpp"
 #include "plugin/library.hpp"
 #include "plugin/schedule_plugin.hpp"
@@ -143,8 +144,10 @@ TEST_CASE("loading: failures and exceptions inside plugin calls arrive as status
         CHECK(std::string(e.what()) == "criterion/throwing: importance: importance is not ready [unsupported]");
     }
     // A std::exception thrown inside the helper -> an internal-error status with its text.
+    cap_constraints constraints{sizeof(cap_constraints), 1};
+    cap_selection selection{sizeof(cap_selection), 1, 1, 0.5, &constraints};
     try {
-        criterion.select(ctx, {}, {}, {});
+        criterion.select(ctx, selection, {}, {});
         FAIL("select should fail");
     } catch (const PluginError& e) {
         CHECK(e.code() == CAP_ERROR_INTERNAL);
@@ -155,8 +158,16 @@ TEST_CASE("loading: failures and exceptions inside plugin calls arrive as status
     // The instance and the host still work.
     CHECK(criterion.info().granularity == CAP_GRANULARITY_STRUCTURED);
     CHECK_FALSE(criterion.has_binarize());
-    CHECK_THROWS_WITH_AS(criterion.binarize(ctx, {}, 0.5, {}), doctest::Contains("does not implement binarize"),
-                         PluginError);
+    cap_schedule_point point{sizeof(cap_schedule_point), CAP_TARGET_THRESHOLD, 0.5, 0, -1};
+    cap_progress progress{sizeof(cap_progress), 0, 10, 0, 1, 10};
+    CHECK_THROWS_WITH_AS(criterion.binarize(ctx, point, progress, {}, {}),
+                         doctest::Contains("does not implement binarize"), PluginError);
+    // Host-side argument checks stop a mismatch before it reaches the plugin.
+    at::Tensor mask = at::ones({2, 2});
+    DLTensor dl_mask = cap::to_dl(mask);
+    cap_unit_group group{sizeof(cap_unit_group), "heads", CAP_UNITS_HEADS, -1, &dl_mask, nullptr, nullptr, nullptr, nullptr};
+    CHECK_THROWS_WITH_AS(criterion.importance(ctx, {&group}, {}), doctest::Contains("0 outputs for 1 groups"),
+                         std::invalid_argument);
 }
 
 TEST_CASE("loading: an instance keeps its library loaded after the caller drops it") {

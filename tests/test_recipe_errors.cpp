@@ -161,6 +161,35 @@ TEST_CASE("recipe errors: missing includes, include cycles and bad unset entries
                          RecipeErrors);
 }
 
+TEST_CASE("recipe errors: the run name must be usable as a folder name") {
+    expect_one("run_name", "[run]\nname = \"../../escape\"\n", 2, 8, "run name '../../escape' must be letters");
+    expect_one("run_name_abs", "[run]\nname = \"/tmp/x\"\n", 2, 8, "must be letters, digits");
+}
+
+TEST_CASE("recipe errors: constraints must fit the model") {
+    expect_one("min_heads", "[constraints]\nmin_heads_per_layer = 3\n", 2, 23,
+               "min_heads_per_layer = 3 exceeds the 2 heads per layer of builtin:bert-tiny");
+    expect_one("min_heads_huge", "[constraints]\nmin_heads_per_layer = 4294967297\n", 2, 23, "is out of range");
+}
+
+TEST_CASE("recipe errors: a folder is not a recipe") {
+    const fs::path dir = cap::test::scratch_dir("folder_recipe");
+    CHECK_THROWS_WITH_AS(load_recipe(dir), doctest::Contains("not a recipe file (a folder?)"), RecipeErrors);
+}
+
+TEST_CASE("recipe errors: backend auto says why it chose cpu when a key only cuda knows is used") {
+    expect_one("auto_cuda_key", "[backend]\nplugin = \"auto\"\nallow_tf32 = true\n", 3, 1,
+               "unknown key 'allow_tf32' in [backend] for backend plugin 'cpu'");
+    auto errors = errors_of("auto_cuda_key2", "[backend]\nallow_tf32 = true\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("(backend \"auto\" chose cpu: cuda") != std::string::npos);
+}
+
+TEST_CASE("recipe errors: a score-based criterion does not fit a schedule of stages") {
+    expect_one("criterion_schedule", "[criterion]\nplugin = \"fixture_topk\"\n[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n",
+               4, 10, "criterion 'fixture_topk' and schedule 'iterative' do not fit: the criterion is score-based");
+}
+
 TEST_CASE("recipe errors: several mistakes are all reported at once") {
     auto errors = errors_of("many", "[run]\nsed = 1\n[criterion]\nplugin = \"fixture\"\nscale = 99\n[schedule]\nplugin = \"nope\"\n");
     CHECK(errors.size() == 4);  // sed, missing needed, scale range, unknown schedule

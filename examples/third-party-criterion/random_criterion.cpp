@@ -52,7 +52,7 @@ public:
     }
 
     void reset() override { scores_.clear(); }
-    void accumulate(const cap_exec_context&, cap::Groups) override {}
+    void accumulate(const cap_exec_context&, const cap_batch_info&, cap::Groups) override {}
 
     void importance(const cap_exec_context&, cap::Groups groups, cap::Outputs out) override {
         draw(groups);
@@ -65,8 +65,8 @@ public:
         }
     }
 
-    void select(const cap_exec_context&, const cap_selection& sel, cap::Groups groups,
-                cap::Outputs new_masks) override {
+    void select(const cap_exec_context&, const cap_selection& sel, const cap_constraints& constraints,
+                cap::Groups groups, cap::Outputs new_masks) override {
         draw(groups);
         for (uint32_t g = 0; g < groups.size(); ++g) {
             const Matrix mask = matrix(groups[g].mask, "mask");
@@ -82,7 +82,7 @@ public:
                     if (mask.at(r, c) == 0) s[r * mask.cols + c] = INFINITY;  // already pruned
                     else alive.push_back(r * mask.cols + c);
                 }
-                if (heads) protect_best(s, alive, sel.constraints.min_heads_per_layer);
+                if (heads) protect_best(s, alive, constraints.min_heads_per_layer);
             }
             std::vector<int64_t> order(s.size());
             std::iota(order.begin(), order.end(), 0);

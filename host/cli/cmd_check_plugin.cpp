@@ -86,7 +86,7 @@ host::OptionValues parse_options(const host::PluginLibrary& lib, const std::vect
     recipe::Node table = recipe::Node::table(recipe::Origin::command_line("--option"));
     recipe::Overrides o;
     o.sets = options;
-    recipe::apply_overrides(table, o);
+    recipe::apply_overrides(table, o, "--option");
     std::vector<recipe::Diagnostic> errors;
     auto values = recipe::check_table(table, lib.options(), lib.label(), "--option", {}, errors);
     if (!errors.empty()) throw recipe::RecipeErrors(errors);
@@ -97,7 +97,7 @@ void check_backend(Checker& c, const std::shared_ptr<const host::PluginLibrary>&
                    const host::OptionValues& values) {
     cap_backend_probe probe{};
     if (!c.run("probe", [&] {
-            probe = host::probe_backend(*lib);
+            probe = host::probe_backend(*lib, values);
             if (probe.available) return std::string("available, ") + std::to_string(probe.device_count) + " device(s)";
             if (!probe.reason[0]) bad("unavailable without a reason");
             return std::string("unavailable: ") + probe.reason;
@@ -197,57 +197,79 @@ struct Outputs {
 };
 
 void check_criterion(Checker& c, host::PluginInstance* raw) {
-    host::CriterionPlugin criterion{std::unique_ptr<host::PluginInstance>(raw)};
-    const auto ctx = cpu_context();
-    cap_criterion_info info{};
-    if (!c.run("info", [&] {
-            info = criterion.info();
-            if (info.granularity != CAP_GRANULARITY_STRUCTURED && info.granularity != CAP_GRANULARITY_UNSTRUCTURED)
-                bad("unknown granularity " + std::to_string(info.granularity));
-            return std::string(info.granularity == CAP_GRANULARITY_STRUCTURED ? "structured" : "unstructured");
+    std::unique_ptr<host::PluginInstance> owned(raw);
+    std::unique_ptr<host::CriterionPlugin> made;
+    if (!c.run("info and the entries of its style", [&] {
+            made = std::make_unique<host::CriterionPlugin>(std::move(owned));
+            const auto& info = made->info();
+            return std::string(info.granularity == CAP_GRANULARITY_STRUCTURED ? "structured" : "unstructured") +
+                   (made->score_based() ? ", score-based" : ", importance-based");
         }))
         return;
-    const bool structured = info.granularity == CAP_GRANULARITY_STRUCTURED;
-    GroupSet g(structured, info.needs);
-    c.run("reset", [&] { criterion.reset(); return std::string(); });
-    c.run("accumulate (2 batches)", [&] {
-        criterion.accumulate(ctx, g.pointers);
-        criterion.accumulate(ctx, g.pointers);
-        return std::string();
-    });
-    c.run("importance", [&] {
-        Outputs out(g.masks);
-        criterion.importance(ctx, g.pointers, out.pointers);
-        for (auto& t : out.tensors) require_finite(t, "importance");
-        return std::string();
-    });
-    c.run("select", [&] {
-        auto sel = host::blank_struct<cap_selection>();
-        sel.heads_to_prune = 1;
-        sel.ffn_to_prune = 2;
-        sel.keep_fraction = 0.5;
-        sel.constraints.struct_size = sizeof(cap_constraints);
-        sel.constraints.min_heads_per_layer = 1;
-        Outputs out(g.masks);
-        criterion.select(ctx, sel, g.pointers, out.pointers);
-        int64_t kept = 0, total = 0;
-        for (size_t i = 0; i < out.tensors.size(); ++i) {
-            require_binary(out.tensors[i], "new mask of " + g.names[i]);
-            kept += out.tensors[i].sum().item<double>();
-            total += out.tensors[i].numel();
-        }
-        if (structured) {
-            int64_t heads_pruned = g.masks[0].numel() - out.tensors[0].sum().item<int64_t>();
-            int64_t ffn_pruned = g.masks[1].numel() - out.tensors[1].sum().item<int64_t>();
-            if (heads_pruned != 1 || ffn_pruned != 2)
-                bad("asked to prune 1 head and 2 neurons, pruned " + std::to_string(heads_pruned) + " and " +
-                    std::to_string(ffn_pruned));
-            if ((out.tensors[0].sum(1) < 1).any().item<bool>()) bad("a layer lost every head despite min_heads_per_layer = 1");
-        } else if (kept != total / 2) {
-            bad("asked to keep 50% of " + std::to_string(total) + " weights, kept " + std::to_string(kept));
-        }
-        return std::to_string(kept) + " of " + std::to_string(total) + " units kept";
-    });
+    const host::CriterionPlugin& criterion = *made;
+    const auto ctx = cpu_context();
+    const bool structured = criterion.info().granularity == CAP_GRANULARITY_STRUCTURED;
+    GroupSet g(structured, criterion.info().needs);
+    if (!criterion.score_based()) {
+        c.run("reset", [&] { criterion.reset(); return std::string(); });
+        c.run("accumulate (2 batches)", [&] {
+            auto batch = host::blank_struct<cap_batch_info>();
+            batch.examples = 4;
+            batch.tokens = 32;
+            criterion.accumulate(ctx, batch, g.pointers);
+            criterion.accumulate(ctx, batch, g.pointers);
+            return std::string();
+        });
+        c.run("importance", [&] {
+            Outputs out(g.masks);
+            criterion.importance(ctx, g.pointers, out.pointers);
+            for (auto& t : out.tensors) require_finite(t, "importance");
+            return std::string();
+        });
+        c.run("select", [&] {
+            auto constraints = host::blank_struct<cap_constraints>();
+            constraints.min_heads_per_layer = 1;
+            auto sel = host::blank_struct<cap_selection>();
+            sel.heads_to_prune = 1;
+            sel.ffn_to_prune = 2;
+            sel.keep_fraction = 0.5;
+            sel.constraints = &constraints;
+            Outputs out(g.masks);
+            criterion.select(ctx, sel, g.pointers, out.pointers);
+            int64_t kept = 0, total = 0;
+            for (size_t i = 0; i < out.tensors.size(); ++i) {
+                require_binary(out.tensors[i], "new mask of " + g.names[i]);
+                kept += out.tensors[i].sum().item<int64_t>();
+                total += out.tensors[i].numel();
+            }
+            if (structured) {
+                int64_t heads_pruned = g.masks[0].numel() - out.tensors[0].sum().item<int64_t>();
+                int64_t ffn_pruned = g.masks[1].numel() - out.tensors[1].sum().item<int64_t>();
+                if (heads_pruned != 1 || ffn_pruned != 2)
+                    bad("asked to prune 1 head and 2 neurons, pruned " + std::to_string(heads_pruned) + " and " +
+                        std::to_string(ffn_pruned));
+                if ((out.tensors[0].sum(1) < 1).any().item<bool>())
+                    bad("a layer lost every head despite min_heads_per_layer = 1");
+            } else if (kept != total / 2) {
+                bad("asked to keep 50% of " + std::to_string(total) + " weights, kept " + std::to_string(kept));
+            }
+            return std::to_string(kept) + " of " + std::to_string(total) + " units kept";
+        });
+        c.expect_error("importance into wrongly shaped outputs is an error", [&] {
+            Outputs out({at::zeros({3}), at::zeros({3})});
+            criterion.importance(ctx, g.pointers, out.pointers);
+        });
+        return;
+    }
+    auto point = host::blank_struct<cap_schedule_point>();
+    point.target_kind = CAP_TARGET_THRESHOLD;
+    point.target = 0.5;
+    point.stage = -1;
+    auto progress = host::blank_struct<cap_progress>();
+    progress.step = 10;
+    progress.total_steps = 100;
+    progress.steps_per_epoch = 10;
+    progress.total_epochs = 10;
     if (criterion.has_init_scores())
         c.run("init_scores", [&] {
             Outputs out(g.scores);
@@ -255,33 +277,32 @@ void check_criterion(Checker& c, host::PluginInstance* raw) {
             for (auto& t : out.tensors) require_finite(t, "initial scores");
             return std::string();
         });
-    if (criterion.has_binarize())
-        c.run("binarize", [&] {
-            Outputs out(g.masks);
-            criterion.binarize(ctx, g.pointers, 0.5, out.pointers);
-            for (auto& t : out.tensors) require_binary(t, "binarized mask");
-            return std::string();
-        });
+    c.run("binarize", [&] {
+        Outputs out(g.masks);
+        criterion.binarize(ctx, point, progress, g.pointers, out.pointers);
+        for (auto& t : out.tensors) require_binary(t, "binarized mask");
+        return std::string();
+    });
     if (criterion.has_binarize_backward())
         c.run("binarize_backward", [&] {
             Outputs out(g.scores);
             std::vector<const DLTensor*> grads;
             for (auto& d : g.dl_grads) grads.push_back(&d);
-            criterion.binarize_backward(ctx, g.pointers, 0.5, grads, out.pointers);
+            criterion.binarize_backward(ctx, point, progress, g.pointers, grads, out.pointers);
             for (auto& t : out.tensors) require_finite(t, "score gradient");
             return std::string();
         });
     if (criterion.has_regularizer())
         c.run("regularizer", [&] {
             Outputs out(g.scores);
-            double v = criterion.regularizer(ctx, g.pointers, 0.5, out.pointers);
+            double v = criterion.regularizer(ctx, point, progress, g.pointers, out.pointers);
             if (!std::isfinite(v)) bad("non-finite value");
             for (auto& t : out.tensors) require_finite(t, "regularizer gradient");
             return "value " + std::to_string(v);
         });
-    c.expect_error("importance into wrongly shaped outputs is an error", [&] {
+    c.expect_error("binarize into wrongly shaped outputs is an error", [&] {
         Outputs out({at::zeros({3}), at::zeros({3})});
-        criterion.importance(ctx, g.pointers, out.pointers);
+        criterion.binarize(ctx, point, progress, g.pointers, out.pointers);
     });
 }
 
@@ -341,7 +362,7 @@ void check_contrastive(Checker& c, host::PluginInstance* raw) {
     at::Tensor reps = at::randn({8, 4});
     reps = reps / reps.norm(2, 1, true);
     at::Tensor labels = at::tensor(std::vector<int64_t>{0, 1, 0, 1, 0, 1, 0, 1});
-    DLTensor dl_reps = cap::to_dl(reps), dl_labels = cap::to_dl(labels);
+    DLTensor dl_labels = cap::to_dl(labels);
     c.run("receive_bank", [&] {
         int count = 0;
         for (uint32_t source : {CAP_CAPTURE_PRETRAINED, CAP_CAPTURE_FINETUNED, CAP_CAPTURE_SNAPSHOT}) {
@@ -349,7 +370,7 @@ void check_contrastive(Checker& c, host::PluginInstance* raw) {
             auto bank = host::blank_struct<cap_bank>();
             bank.source = source;
             bank.snapshot_index = source == CAP_CAPTURE_SNAPSHOT ? 0 : -1;
-            bank.representations = &dl_reps;
+            bank.representations = cap::to_managed(reps);  // the module owns it from here
             bank.labels = &dl_labels;
             module.receive_bank(ctx, bank);
             ++count;
@@ -360,7 +381,13 @@ void check_contrastive(Checker& c, host::PluginInstance* raw) {
     at::Tensor idx = at::tensor(std::vector<int64_t>{0, 3, 5});
     at::Tensor lab = at::tensor(std::vector<int64_t>{0, 1, 1});
     DLTensor dl_anchors = cap::to_dl(anchors), dl_idx = cap::to_dl(idx), dl_lab = cap::to_dl(lab);
+    auto progress = host::blank_struct<cap_progress>();
+    progress.step = 3;
+    progress.total_steps = 100;
+    progress.steps_per_epoch = 10;
+    progress.total_epochs = 10;
     auto batch = host::blank_struct<cap_contrastive_batch>();
+    batch.progress = &progress;
     batch.anchors = &dl_anchors;
     batch.indices = &dl_idx;
     batch.labels = &dl_lab;
@@ -386,10 +413,13 @@ void check_distill(Checker& c, host::PluginInstance* raw) {
     at::manual_seed(7);
     at::Tensor s = at::randn({2, 3}), t = at::randn({2, 3});
     DLTensor ds = cap::to_dl(s), dt = cap::to_dl(t);
+    auto batch = host::blank_struct<cap_distill_batch>();
+    batch.student_logits = &ds;
+    batch.teacher_logits = &dt;
     c.run("loss", [&] {
         at::Tensor grad = at::zeros({2, 3});
         DLTensor dg = cap::to_dl(grad);
-        double v = distill.loss(ctx, ds, dt, &dg);
+        double v = distill.loss(ctx, batch, &dg);
         if (!std::isfinite(v)) bad("non-finite loss");
         require_finite(grad, "gradient");
         return "value " + std::to_string(v);
@@ -397,7 +427,9 @@ void check_distill(Checker& c, host::PluginInstance* raw) {
     c.expect_error("loss with mismatched logits is an error", [&] {
         at::Tensor t4 = at::randn({2, 4}), grad = at::zeros({2, 3});
         DLTensor dt4 = cap::to_dl(t4), dg = cap::to_dl(grad);
-        distill.loss(ctx, ds, dt4, &dg);
+        auto mismatched = batch;
+        mismatched.teacher_logits = &dt4;
+        distill.loss(ctx, mismatched, &dg);
     });
 }
 

@@ -28,7 +28,7 @@ nlohmann::ordered_json option_json(const host::OptionSpec& o) {
 std::string availability(const host::PluginLibrary& lib) {
     if (lib.kind() != CAP_KIND_BACKEND) return "";
     try {
-        auto probe = host::probe_backend(lib);
+        auto probe = host::probe_backend(lib, host::defaults_of(lib.options()));
         return probe.available ? "" : probe.reason;
     } catch (const std::exception& e) {
         return std::string("probe failed: ") + e.what();

@@ -79,6 +79,9 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         print_diagnostics(e.diagnostics());
         report_registry_problems(registry);
         return kExitUsage;
+    } catch (const std::exception& e) {
+        spdlog::error("{}: {}", options.recipe, e.what());
+        return kExitUsage;
     }
     if (std::string problem = run::check_run_dir(options.out_dir); !problem.empty()) {
         spdlog::error("{}", problem);

@@ -21,6 +21,9 @@ int cmd_validate(const GlobalOptions& global, const std::string& recipe_file,
         print_diagnostics(e.diagnostics());
         report_registry_problems(registry);
         return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << recipe_file << ": error: " << e.what() << "\n";
+        return kExitUsage;
     }
 }
 

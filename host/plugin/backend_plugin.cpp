@@ -2,13 +2,14 @@
 
 namespace cap::host {
 
-cap_backend_probe probe_backend(const PluginLibrary& library) {
+cap_backend_probe probe_backend(const PluginLibrary& library, const OptionValues& values) {
     if (library.kind() != CAP_KIND_BACKEND)
         throw PluginError(library.label() + " is not a backend", CAP_ERROR_INVALID_ARGUMENT);
     auto out = blank_struct<cap_backend_probe>();
+    cap_options options = make_options(library, values);
     cap_status* status = nullptr;
     try {
-        status = library.table<cap_backend_api>().probe(library.host_api(), &out);
+        status = library.table<cap_backend_api>().probe(library.host_api(), &options, &out);
     } catch (...) {
         throw PluginError(library.label() + ": probe threw a C++ exception across the ABI",
                           CAP_ERROR_INTERNAL);

@@ -8,8 +8,9 @@
 
 namespace cap::host {
 
-// Asks a backend library whether it can run here, without creating it.
-cap_backend_probe probe_backend(const PluginLibrary& library);
+// Asks a backend library whether it can run here with these (validated) options, without
+// creating it.
+cap_backend_probe probe_backend(const PluginLibrary& library, const OptionValues& values);
 
 class BackendPlugin {
 public:

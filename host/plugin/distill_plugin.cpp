@@ -7,12 +7,10 @@ DistillPlugin::DistillPlugin(std::unique_ptr<PluginInstance> instance)
     api();
 }
 
-double DistillPlugin::loss(const cap_exec_context& ctx, const DLTensor& student_logits,
-                           const DLTensor& teacher_logits, DLTensor* grad_student) const {
+double DistillPlugin::loss(const cap_exec_context& ctx, const cap_distill_batch& batch,
+                           DLTensor* grad_student) const {
     double value = 0;
-    instance_->call("loss", [&] {
-        return api().loss(instance_->handle(), &ctx, &student_logits, &teacher_logits, &value, grad_student);
-    });
+    instance_->call("loss", [&] { return api().loss(instance_->handle(), &ctx, &batch, &value, grad_student); });
     return value;
 }
 

@@ -12,8 +12,7 @@ public:
     explicit DistillPlugin(std::unique_ptr<PluginInstance> instance);
     const PluginInstance& instance() const { return *instance_; }
 
-    double loss(const cap_exec_context& ctx, const DLTensor& student_logits,
-                const DLTensor& teacher_logits, DLTensor* grad_student) const;
+    double loss(const cap_exec_context& ctx, const cap_distill_batch& batch, DLTensor* grad_student) const;
 
 private:
     const cap_distill_api& api() const { return instance_->table<cap_distill_api>(CAP_KIND_DISTILL); }

@@ -21,7 +21,7 @@ HostContext* context_of(const cap_host_api* host) {
 void log_from_plugin(const cap_host_api* host, int32_t level, const char* message) {
     try {
         auto* ctx = context_of(host);
-        const std::string label = ctx ? ctx->label : "plugin";
+        const std::string label = ctx ? ctx->label() : "plugin";
         const char* text = message ? message : "";
         spdlog::level::level_enum lvl = spdlog::level::info;
         switch (level) {
@@ -117,7 +117,7 @@ cap_status* option_float_list(const cap_host_api*, const cap_options* o, const c
 std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major,
                                                uint16_t abi_minor) {
     auto ctx = std::make_unique<HostContext>();
-    ctx->label = std::move(label);
+    ctx->set_label(std::move(label));
     cap_host_api& api = ctx->api;
     api.struct_size = sizeof(cap_host_api);
     api.abi_major = abi_major;

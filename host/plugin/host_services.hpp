@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,23 @@ struct cap_options {
 
 namespace cap::host {
 
-// One library's view of the host: the C table plus the label its log lines carry.
-struct HostContext {
+// One library's view of the host: the C table plus the label its log lines carry. The label
+// changes once, after the entry point named the plugin, possibly while a plugin thread logs.
+class HostContext {
+public:
     cap_host_api api{};
-    std::string label;
+    void set_label(std::string label) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        label_ = std::move(label);
+    }
+    std::string label() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return label_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::string label_;
 };
 
 // Builds the table that a library built against ABI (major, minor) is offered.

@@ -1,5 +1,7 @@
 #include "plugin/instance.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 #include "plugin/kind.hpp"
@@ -7,11 +9,17 @@
 
 namespace cap::host {
 
+cap_options make_options(const PluginLibrary& library, OptionValues values) {
+    cap_options options;
+    options.schema = &library.options();
+    options.values = std::move(values);
+    options.owner = library.label();
+    return options;
+}
+
 PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values)
-    : library_(std::move(library)), options_(std::make_unique<cap_options>()) {
-    options_->schema = &library_->options();
-    options_->values = std::move(values);
-    options_->owner = library_->label();
+    : library_(std::move(library)),
+      options_(std::make_unique<cap_options>(make_options(*library_, std::move(values)))) {
     const auto& d = library_->descriptor();
     cap_status* status = nullptr;
     try {
@@ -25,7 +33,13 @@ PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, Opt
 }
 
 PluginInstance::~PluginInstance() {
-    if (handle_) library_->descriptor().destroy(handle_);
+    if (!handle_) return;
+    try {
+        library_->descriptor().destroy(handle_);
+    } catch (...) {
+        // A conforming plugin never throws here; a non-conforming one must not take the host down.
+        spdlog::error("{}: destroy threw a C++ exception across the ABI (a plugin bug)", label());
+    }
 }
 
 void PluginInstance::require_kind(cap_plugin_kind expected) const {

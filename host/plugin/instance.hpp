@@ -11,6 +11,9 @@
 
 namespace cap::host {
 
+// The options handle create() and probe() receive: the values plus the plugin's schema.
+cap_options make_options(const PluginLibrary& library, OptionValues values);
+
 // A zeroed ABI struct with struct_size set: what the host passes in or offers for output.
 template <class T>
 T blank_struct() {

@@ -37,10 +37,8 @@ const std::vector<TableEntry>& required_entries(cap_plugin_kind kind) {
          {CAP_ENTRY(cap_backend_api, probe), CAP_ENTRY(cap_backend_api, context),
           CAP_ENTRY(cap_backend_api, precision), CAP_ENTRY(cap_backend_api, synchronize),
           CAP_ENTRY(cap_backend_api, memory), CAP_ENTRY(cap_backend_api, describe)}},
-        {CAP_KIND_CRITERION,
-         {CAP_ENTRY(cap_criterion_api, info), CAP_ENTRY(cap_criterion_api, reset),
-          CAP_ENTRY(cap_criterion_api, accumulate), CAP_ENTRY(cap_criterion_api, importance),
-          CAP_ENTRY(cap_criterion_api, select)}},
+        // The rest depends on the style info() declares; CriterionPlugin checks it.
+        {CAP_KIND_CRITERION, {CAP_ENTRY(cap_criterion_api, info)}},
         {CAP_KIND_SCHEDULE,
          {CAP_ENTRY(cap_schedule_api, bind), CAP_ENTRY(cap_schedule_api, num_stages),
           CAP_ENTRY(cap_schedule_api, stage), CAP_ENTRY(cap_schedule_api, at)}},

@@ -130,7 +130,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
         throw PluginLoadError("identity", "plugin " + file + " (" + lib->label() + ") declares no version");
     if (lib->summary_.empty() || lib->summary_.find('\n') != std::string::npos)
         throw PluginLoadError("identity", "plugin " + file + " (" + lib->label() + ") needs a one-line summary");
-    lib->host_->label = lib->label();
+    lib->host_->set_label(lib->label());
 
     if (d.num_options > 0 && !d.options)
         throw PluginLoadError("option schema", "plugin " + file + " (" + lib->label() +

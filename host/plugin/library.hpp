@@ -19,7 +19,7 @@ class shared_library;
 
 namespace cap::host {
 
-struct HostContext;
+class HostContext;
 
 // The ABI range this host accepts: same major, minor in [oldest_minor, minor]; plugins built
 // for a newer minor are accepted too (they must not use what this host lacks).

@@ -72,6 +72,9 @@ std::string schema_problem(const OptionSpec& spec) {
         return "option '" + spec.name + "' has min > max";
     if (spec.path && spec.type != CAP_OPTION_STRING)
         return "option '" + spec.name + "' is a path but not a string";
+    if (spec.path && spec.default_value && !std::get<std::string>(*spec.default_value).empty())
+        return "option '" + spec.name + "' is a path with a non-empty default (a path default could only be "
+               "relative to nothing; use \"\" for 'no file')";
     if (!spec.default_value) return "";
     auto in_range = [&](double v) {
         return !std::isnan(v) && (!spec.min || v >= *spec.min) && (!spec.max || v <= *spec.max);
@@ -92,6 +95,13 @@ std::string schema_problem(const OptionSpec& spec) {
         if (!found) return "option '" + spec.name + "' default \"" + *s + "\" is not among its choices";
     }
     return "";
+}
+
+OptionValues defaults_of(const std::vector<OptionSpec>& schema) {
+    OptionValues values;
+    for (const auto& s : schema)
+        if (s.default_value) values[s.name] = *s.default_value;
+    return values;
 }
 
 const char* option_type_name(cap_option_type type) {

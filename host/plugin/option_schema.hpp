@@ -38,4 +38,7 @@ std::string format_range(const OptionSpec& spec);         // "[0, 1]", ">= 0", o
 // Validated values by option name; defaults filled in.
 using OptionValues = std::map<std::string, OptionValue>;
 
+// Every option's default (required options, which have none, are left out).
+OptionValues defaults_of(const std::vector<OptionSpec>& schema);
+
 }  // namespace cap::host

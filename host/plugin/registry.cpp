@@ -53,8 +53,10 @@ PluginRegistry PluginRegistry::discover(const std::vector<fs::path>& search_path
         }
         if (!visited.insert(canonical).second) continue;  // the same folder twice adds nothing
         std::vector<fs::path> files;
-        for (const auto& entry : fs::directory_iterator(dir, ec))
-            if (entry.is_regular_file(ec) && entry.path().extension() == ".so") files.push_back(entry.path());
+        fs::directory_iterator it(dir, ec), end;
+        for (; !ec && it != end; it.increment(ec))
+            if (it->is_regular_file(ec) && it->path().extension() == ".so") files.push_back(it->path());
+        if (ec) spdlog::warn("cannot list plugin folder {}: {}", dir.string(), ec.message());
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
             std::shared_ptr<const PluginLibrary> lib;

@@ -100,16 +100,18 @@ bool erase_path(Node& root, const std::vector<std::string>& keys) {
 
 Node load_file(const fs::path& path, std::vector<fs::path>& stack, std::vector<fs::path>& sources,
                const Origin& included_from) {
-    const fs::path canonical = fs::weakly_canonical(path);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw RecipeErrors({{included_from, "recipe not found: " + path.string()}});
+    if (!fs::is_regular_file(path, ec))
+        throw RecipeErrors({{included_from, "not a recipe file (a folder?): " + path.string()}});
+    fs::path canonical = fs::weakly_canonical(path, ec);
+    if (ec) canonical = fs::absolute(path, ec);
     if (std::find(stack.begin(), stack.end(), canonical) != stack.end())
         throw RecipeErrors({{included_from, "include cycle: " + path.string() + " includes itself"}});
     std::ifstream in(path);
-    if (!in) {
-        std::string why = fs::exists(path) ? "cannot read recipe " : "recipe not found: ";
-        throw RecipeErrors({{included_from, why + path.string()}});
-    }
     std::stringstream text;
-    text << in.rdbuf();
+    if (!(text << in.rdbuf()) && in.peek() != std::char_traits<char>::eof())
+        throw RecipeErrors({{included_from, "cannot read recipe " + path.string()}});
     const std::string file = path.lexically_normal().string();
     Node own = parse(text.str(), file);
 

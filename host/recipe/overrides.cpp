@@ -74,7 +74,7 @@ void set_one(Node& root, const std::string& assignment, const Origin& origin) {
 
 }  // namespace
 
-void apply_overrides(Node& root, const Overrides& overrides) {
+void apply_overrides(Node& root, const Overrides& overrides, const std::string& set_flag) {
     std::vector<Diagnostic> errors;
     for (const auto& path : overrides.unsets) {
         Origin origin = Origin::command_line("--unset " + path);
@@ -85,7 +85,7 @@ void apply_overrides(Node& root, const Overrides& overrides) {
         }
     }
     for (const auto& assignment : overrides.sets) {
-        Origin origin = Origin::command_line("--set " + assignment);
+        Origin origin = Origin::command_line(set_flag + " " + assignment);
         try {
             set_one(root, assignment, origin);
         } catch (const std::invalid_argument& e) {

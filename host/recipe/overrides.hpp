@@ -18,6 +18,7 @@ struct Overrides {
 };
 
 // Applies every override; throws RecipeErrors listing each malformed or impossible one.
-void apply_overrides(Node& root, const Overrides& overrides);
+// `set_flag` is how origins name the option that set a value ("--set", or "--option").
+void apply_overrides(Node& root, const Overrides& overrides, const std::string& set_flag = "--set");
 
 }  // namespace cap::recipe

@@ -6,6 +6,8 @@
 
 #include "plugin/backend_plugin.hpp"
 #include "plugin/kind.hpp"
+#include "plugin/criterion_plugin.hpp"
+#include "plugin/host_services.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "recipe/schema_check.hpp"
 #include "util/suggest.hpp"
@@ -16,113 +18,8 @@ namespace cap::recipe {
 
 namespace {
 
-using host::OptionSpec;
-
 const std::vector<std::string> kTopLevel = {"run",       "model",    "constraints", "backend",
                                             "criterion", "schedule", "contrastive", "distill"};
-
-OptionSpec spec(std::string name, cap_option_type type, host::OptionValue def, std::string doc) {
-    OptionSpec s;
-    s.name = std::move(name);
-    s.type = type;
-    s.default_value = std::move(def);
-    s.doc = std::move(doc);
-    return s;
-}
-
-std::vector<OptionSpec> run_schema(const std::string& default_name) {
-    auto seed = spec("seed", CAP_OPTION_INT, int64_t{42}, "seed of every random generator");
-    seed.min = 0;
-    return {spec("name", CAP_OPTION_STRING, default_name, "run name; the run folder is named after it"),
-            seed};
-}
-
-std::vector<OptionSpec> model_schema() {
-    return {spec("pretrained", CAP_OPTION_STRING, std::string("builtin:bert-tiny"),
-                 "pre-trained model: builtin:bert-tiny, builtin:bert-base, or a Hugging Face folder")};
-}
-
-std::vector<OptionSpec> constraints_schema() {
-    auto heads = spec("min_heads_per_layer", CAP_OPTION_INT, int64_t{1},
-                      "attention heads every layer keeps, whatever the criterion says");
-    heads.min = 0;
-    return {heads};
-}
-
-const Node& table_or_empty(const Node& root, const std::string& key, std::vector<Diagnostic>& errors) {
-    static const Node empty = Node::table();
-    const Entry* e = root.entry(key);
-    if (!e) return empty;
-    if (!e->value.is_table()) {
-        errors.push_back({e->key_origin, "'" + key + "' must be a table ([" + key + "]), not a " +
-                                             e->value.type_name()});
-        return empty;
-    }
-    return e->value;
-}
-
-cap_model_shape shape(int layers, int heads, int hidden, int intermediate) {
-    cap_model_shape s{};
-    s.struct_size = sizeof(s);
-    s.num_layers = layers;
-    s.num_heads = heads;
-    s.hidden_size = hidden;
-    s.intermediate_size = intermediate;
-    return s;
-}
-
-// Reads the encoder shape from a Hugging Face config.json.
-std::optional<cap_model_shape> read_config(const fs::path& folder, std::string& problem) {
-    const fs::path config = folder / "config.json";
-    std::ifstream in(config);
-    if (!in) {
-        problem = "no config.json in " + folder.string();
-        return std::nullopt;
-    }
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const std::exception& e) {
-        problem = config.string() + " is not valid JSON: " + e.what();
-        return std::nullopt;
-    }
-    int values[4] = {0, 0, 0, 0};
-    const char* keys[4] = {"num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size"};
-    for (int i = 0; i < 4; ++i) {
-        if (!j.contains(keys[i]) || !j[keys[i]].is_number_integer() || j[keys[i]].get<int>() <= 0) {
-            problem = config.string() + ": missing or invalid '" + keys[i] + "'";
-            return std::nullopt;
-        }
-        values[i] = j[keys[i]].get<int>();
-    }
-    return shape(values[0], values[1], values[2], values[3]);
-}
-
-ModelSpec resolve_model(const Node& table, const host::OptionValues& values,
-                        std::vector<Diagnostic>& errors) {
-    ModelSpec m;
-    m.pretrained = std::get<std::string>(values.at("pretrained"));
-    const Node* node = table.find("pretrained");
-    const Origin origin = node ? node->origin : table.origin;
-    if (m.pretrained == "builtin:bert-tiny") {
-        m.shape = shape(2, 2, 128, 512);
-    } else if (m.pretrained == "builtin:bert-base") {
-        m.shape = shape(12, 12, 768, 3072);
-    } else if (m.pretrained.rfind("builtin:", 0) == 0) {
-        errors.push_back({origin, "unknown built-in model '" + m.pretrained +
-                                      "' (builtin:bert-tiny, builtin:bert-base)"});
-    } else {
-        fs::path folder(m.pretrained);
-        if (folder.is_relative()) folder = origin.base_dir() / folder;
-        m.folder = folder.lexically_normal();
-        std::string problem;
-        if (auto s = read_config(m.folder, problem))
-            m.shape = *s;
-        else
-            errors.push_back({origin, "model.pretrained: " + problem});
-    }
-    return m;
-}
 
 struct PluginTable {
     std::string section;
@@ -177,7 +74,8 @@ std::optional<PluginUse> resolve_plugin(const PluginTable& t, const host::Plugin
     return use;
 }
 
-// "auto" picks cuda when it is available, else cpu; an explicit choice must be available.
+// The backend: an explicit plugin must validate and be available; "auto" takes cuda when the
+// table's keys validate against it and it is available with them, and cpu otherwise.
 std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRegistry& registry,
                                          std::string& choice, std::vector<Diagnostic>& errors) {
     std::string requested = "auto";
@@ -190,53 +88,80 @@ std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRe
         requested = p->string;
         origin = p->origin;
     }
-    std::string pick = requested;
+    auto attempt = [&](const std::string& name, std::vector<Diagnostic>& sink) {
+        Node pinned = table;
+        Node value;
+        value.type = Node::Type::String;
+        value.string = name;
+        value.origin = origin;
+        pinned.set("plugin", value, origin);
+        return resolve_plugin({"backend", CAP_KIND_BACKEND, &pinned, origin, ""}, registry, sink);
+    };
+    auto probe = [&](const PluginUse& use, std::string& reason) {
+        try {
+            auto p = host::probe_backend(*use.plugin, use.values);
+            reason = p.reason;
+            return p.available != 0;
+        } catch (const std::exception& e) {
+            reason = std::string("probe failed: ") + e.what();
+            return false;
+        }
+    };
+    std::string reason;
     if (requested == "auto") {
-        pick = "cpu";
-        choice = "auto: cpu";
-        try {
-            if (auto cuda = registry.find(CAP_KIND_BACKEND, "cuda")) {
-                auto probe = host::probe_backend(*cuda);
-                if (probe.available) {
-                    pick = "cuda";
-                    choice = "auto: cuda";
-                } else {
-                    choice = std::string("auto: cpu (cuda unavailable: ") + probe.reason + ")";
-                }
-            }
-        } catch (const std::exception& e) {
-            choice = std::string("auto: cpu (cuda probe failed: ") + e.what() + ")";
+        std::vector<Diagnostic> cuda_errors;
+        std::optional<PluginUse> cuda;
+        if (registry.find(CAP_KIND_BACKEND, "cuda")) cuda = attempt("cuda", cuda_errors);
+        if (cuda && cuda_errors.empty() && probe(*cuda, reason)) {
+            choice = "auto: cuda";
+            return cuda;
         }
-    } else {
-        choice = requested;
+        if (!registry.find(CAP_KIND_BACKEND, "cuda")) reason = "no cuda plugin";
+        else if (!cuda_errors.empty()) reason = "the [backend] keys do not fit it";
+        choice = "auto: cpu (cuda unavailable: " + reason + ")";
+        std::vector<Diagnostic> cpu_errors;
+        auto cpu = attempt("cpu", cpu_errors);
+        for (auto& d : cpu_errors) {
+            d.message += " (backend \"auto\" chose cpu: cuda " + (reason.empty() ? std::string("unavailable") : reason) + ")";
+            errors.push_back(d);
+        }
+        return cpu;
     }
-    Node adjusted = table;
-    adjusted.set("plugin", [&] {
-        Node n;
-        n.type = Node::Type::String;
-        n.string = pick;
-        n.origin = origin;
-        return n;
-    }(), origin);
-    auto use = resolve_plugin({"backend", CAP_KIND_BACKEND, &adjusted, origin, "cpu"}, registry, errors);
-    if (use && requested != "auto") {
-        try {
-            auto probe = host::probe_backend(*use->plugin);
-            if (!probe.available) {
-                errors.push_back({origin, "backend '" + pick + "' is not available here: " + probe.reason});
-                return std::nullopt;
-            }
-        } catch (const std::exception& e) {
-            errors.push_back({origin, std::string("backend '") + pick + "' probe failed: " + e.what()});
-            return std::nullopt;
-        }
+    choice = requested;
+    const size_t before = errors.size();
+    auto use = attempt(requested, errors);
+    if (use && errors.size() == before && !probe(*use, reason)) {
+        errors.push_back({origin, "backend '" + requested + "' is not available here: " + reason});
+        return std::nullopt;
     }
     return use;
 }
 
-host::OptionValues checked(const Node& root, const std::string& key, const std::vector<OptionSpec>& schema,
-                           std::vector<Diagnostic>& errors) {
-    return check_table(table_or_empty(root, key, errors), schema, "", "[" + key + "]", {}, errors);
+// A score-based criterion needs a per-step threshold; an importance-based one, pruning events.
+void check_criterion_fits_schedule(const PluginUse& criterion_use, const PluginUse* schedule_use,
+                                   const cap_model_shape& shape, const cap_constraints& constraints,
+                                   std::vector<Diagnostic>& errors) {
+    try {
+        host::CriterionPlugin criterion(std::make_unique<host::PluginInstance>(criterion_use.plugin, criterion_use.values));
+        if (!schedule_use) return;
+        host::SchedulePlugin schedule(std::make_unique<host::PluginInstance>(schedule_use->plugin, schedule_use->values));
+        schedule.bind(shape, constraints);
+        auto progress = host::blank_struct<cap_progress>();
+        progress.total_steps = 100;
+        progress.steps_per_epoch = 10;
+        progress.total_epochs = 10;
+        const bool thresholds = schedule.at(progress).target_kind == CAP_TARGET_THRESHOLD;
+        const std::string names = "criterion '" + criterion_use.plugin->name() + "' and schedule '" +
+                                  schedule_use->plugin->name() + "'";
+        if (criterion.score_based() && schedule.num_stages() > 0)
+            errors.push_back({schedule_use->origin, names + " do not fit: the criterion is score-based and needs a "
+                                                            "per-step threshold, the schedule prunes in stages"});
+        if (!criterion.score_based() && thresholds)
+            errors.push_back({schedule_use->origin, names + " do not fit: the criterion ranks units at pruning "
+                                                            "events, the schedule gives score thresholds"});
+    } catch (const std::exception& e) {
+        errors.push_back({criterion_use.origin, e.what()});
+    }
 }
 
 }  // namespace
@@ -254,6 +179,7 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
     nlohmann::ordered_json j;
     j["run"] = {{"name", run_name}, {"seed", seed}};
     j["model"] = {{"pretrained", model.pretrained},
+                  {"teacher", model.teacher},
                   {"shape",
                    {{"num_layers", model.shape.num_layers},
                     {"num_heads", model.shape.num_heads},
@@ -288,30 +214,29 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
             errors.push_back({e.key_origin, "unknown recipe table or key '" + e.key + "'" +
                                                 util::did_you_mean(e.key, kTopLevel)});
 
-    auto run = checked(root, "run", run_schema(r.file.stem().string()), errors);
-    if (run.count("name")) r.run_name = std::get<std::string>(run["name"]);
-    if (run.count("seed")) r.seed = static_cast<uint64_t>(std::get<int64_t>(run["seed"]));
-    auto model = checked(root, "model", model_schema(), errors);
-    if (model.count("pretrained")) r.model = resolve_model(table_or_empty(root, "model", errors), model, errors);
-    auto limits = checked(root, "constraints", constraints_schema(), errors);
-    r.constraints.struct_size = sizeof(cap_constraints);
-    if (limits.count("min_heads_per_layer"))
-        r.constraints.min_heads_per_layer = static_cast<int32_t>(std::get<int64_t>(limits["min_heads_per_layer"]));
+    HostTables host = check_host_tables(root, r.file.stem().string(), errors);
+    r.run_name = host.run_name;
+    r.seed = host.seed;
+    r.model = host.model;
+    r.constraints = host.constraints;
+    host::set_run_seed(r.seed);  // plugins created below see the run's seed
 
     if (auto b = resolve_backend(table_or_empty(root, "backend", errors), registry, r.backend_choice, errors))
         r.backend = std::move(*b);
     auto optional_plugin = [&](const char* key, cap_plugin_kind kind) -> std::optional<PluginUse> {
         const Entry* e = root.entry(key);
         if (!e) return std::nullopt;
-        const Node& table = table_or_empty(root, key, errors);
-        if (&table != &e->value) return std::nullopt;  // wrong type, already reported
-        return resolve_plugin({key, kind, &table, e->key_origin, ""}, registry, errors);
+        if (!e->value.is_table()) {
+            table_or_empty(root, key, errors);  // reports the wrong type
+            return std::nullopt;
+        }
+        return resolve_plugin({key, kind, &e->value, e->key_origin, ""}, registry, errors);
     };
     r.criterion = optional_plugin("criterion", CAP_KIND_CRITERION);
     r.schedule = optional_plugin("schedule", CAP_KIND_SCHEDULE);
     r.distill = optional_plugin("distill", CAP_KIND_DISTILL);
     if (root.entry("contrastive")) {
-        const Node& modules = table_or_empty(root, "contrastive", errors);
+        const Node modules = table_or_empty(root, "contrastive", errors);
         for (const auto& m : modules.entries) {
             if (!m.value.is_table()) {
                 errors.push_back({m.key_origin, "contrastive." + m.key + " must be a table ([contrastive." +
@@ -336,6 +261,9 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
                                                       std::to_string(r.constraints.min_heads_per_layer) + ": " + e.what()});
         }
     }
+    if (r.criterion && errors.empty())
+        check_criterion_fits_schedule(*r.criterion, r.schedule ? &*r.schedule : nullptr, r.model.shape,
+                                      r.constraints, errors);
     if (!errors.empty()) {
         // In reading order: by file, line and column; command-line arguments last.
         std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

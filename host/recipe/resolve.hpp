@@ -4,9 +4,11 @@
 //
 // Recipe tables (host-defined):
 //   [run]          name, seed
-//   [model]        pretrained: "builtin:bert-tiny", "builtin:bert-base", or a Hugging Face folder
+//   [model]        pretrained: "builtin:bert-tiny", "builtin:bert-base", or a Hugging Face folder;
+//                  teacher: a fine-tuned Hugging Face folder (optional)
 //   [constraints]  min_heads_per_layer
 //   [backend]      plugin = "auto" | "cpu" | "cuda" | ...; other keys go to the backend plugin
+//                  ("auto": cuda when it validates and is available with those keys, else cpu)
 //   [criterion], [schedule], [distill]   plugin = "<name>"; other keys go to that plugin
 //   [contrastive.<id>]                   plugin defaults to <id>; other keys go to that plugin
 #pragma once
@@ -19,6 +21,7 @@
 
 #include "cap/abi.h"
 #include "plugin/registry.hpp"
+#include "recipe/host_tables.hpp"
 #include "recipe/loader.hpp"
 #include "recipe/overrides.hpp"
 
@@ -29,12 +32,6 @@ struct PluginUse {
     std::shared_ptr<const host::PluginLibrary> plugin;
     host::OptionValues values;
     Origin origin;        // where the table (or its plugin key) was written
-};
-
-struct ModelSpec {
-    std::string pretrained;          // as written
-    std::filesystem::path folder;    // resolved Hugging Face folder; empty for builtin models
-    cap_model_shape shape{};
 };
 
 struct ResolvedRecipe {
@@ -54,7 +51,9 @@ struct ResolvedRecipe {
     nlohmann::ordered_json to_json() const;             // resolved values incl. defaults
 };
 
-// Loads, applies overrides and resolves; throws RecipeErrors with every problem found.
+// Loads, applies overrides and resolves; throws RecipeErrors with every problem found. Sets
+// the run's seed (host services) before any plugin is created, so validation sees the same
+// plugins the run will.
 ResolvedRecipe resolve_recipe(const std::filesystem::path& file, const Overrides& overrides,
                               const host::PluginRegistry& registry);
 

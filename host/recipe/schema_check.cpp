@@ -67,8 +67,10 @@ bool convert_value(const std::string& key, const Node& node, const OptionSpec& s
                 std::filesystem::path p(v);
                 if (p.is_relative()) p = node.origin.base_dir() / p;
                 p = p.lexically_normal();
-                if (!std::filesystem::exists(p)) {
-                    errors.push_back({node.origin, key + ": no such file or folder: " + p.string()});
+                std::error_code ec;
+                if (!std::filesystem::exists(p, ec)) {
+                    errors.push_back({node.origin, key + ": " + (ec ? "cannot access " : "no such file or folder: ") +
+                                                       p.string() + (ec ? " (" + ec.message() + ")" : "")});
                     return false;
                 }
                 v = p.string();

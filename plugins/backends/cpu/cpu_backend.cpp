@@ -49,7 +49,7 @@ public:
                      .choices({"float32", "bfloat16"})}};
     }
 
-    static cap::BackendProbe probe(const cap::Host&) {
+    static cap::BackendProbe probe(const cap::Host&, const cap::Options&) {
         cap::BackendProbe p;
         p.available = true;
         p.device = {kDLCPU, 0};

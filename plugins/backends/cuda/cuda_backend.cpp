@@ -39,11 +39,12 @@ public:
                                    "let float32 matrix products use TF32 tensor cores")}};
     }
 
-    static cap::BackendProbe probe(const cap::Host&) {
+    static cap::BackendProbe probe(const cap::Host&, const cap::Options& options) {
         cap::BackendProbe p;
-        p.device = {kDLCUDA, 0};
+        const int64_t device = options.get_int("device");
+        p.device = {kDLCUDA, static_cast<int32_t>(device)};
         p.device_count = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
-        p.reason = unavailable_reason(0);
+        p.reason = unavailable_reason(device);
         p.available = p.reason.empty();
         return p;
     }

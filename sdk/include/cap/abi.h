@@ -94,7 +94,8 @@ typedef enum cap_option_flags {
     CAP_OPTION_HAS_MAX = 1u << 2,  /* max_value applies (inclusive; list elements too) */
     CAP_OPTION_PATH = 1u << 3      /* string naming a file or folder that must exist; the host
                                       resolves it against the recipe file that set it and hands
-                                      the plugin an absolute path */
+                                      the plugin an absolute path. Its default must be "" (no
+                                      file): a default path would be relative to nothing */
 } cap_option_flags;
 
 typedef struct cap_option_spec {
@@ -167,7 +168,7 @@ struct cap_host_api {
 typedef struct cap_exec_context {
     uint32_t struct_size;
     DLDevice device;     /* every tensor of the call lives on this device */
-    void* stream;        /* cudaStream_t for kDLCUDA (NULL: the current stream); NULL on CPU */
+    void* stream;        /* cudaStream_t for kDLCUDA (NULL: LibTorch's current stream); NULL on CPU */
     int32_t num_threads; /* intra-op threads the backend configured; 0 when not applicable */
 } cap_exec_context;
 

@@ -39,9 +39,10 @@ typedef struct cap_memory_info {
 
 typedef struct cap_backend_api {
     uint32_t struct_size;
-    /* Says whether this backend can run here, without creating it; `out` is host-owned.
-     * Called during validation, before create(). Main thread. Required. */
-    cap_status* (*probe)(const cap_host_api* host, cap_backend_probe* out);
+    /* Says whether this backend, with these validated options (e.g. a device index), can run
+     * here, without creating it; `out` is host-owned. Called during validation, before
+     * create(). Main thread. Required. */
+    cap_status* (*probe)(const cap_host_api* host, const cap_options* options, cap_backend_probe* out);
     /* Fills the context every compute call will receive (device, stream, threads). Required. */
     cap_status* (*context)(void* self, cap_exec_context* out);
     /* Fills the precision policy in force. Required. */

@@ -11,6 +11,7 @@
 #define CAP_CONTRASTIVE_H
 
 #include "cap/abi.h"
+#include "cap/schedule.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,12 +24,17 @@ typedef enum cap_capture_source {
     CAP_CAPTURE_SNAPSHOT = 1u << 2    /* the student at each snapshot point (stage or epoch) */
 } cap_capture_source;
 
-/* One captured representation bank. Host-owned, borrowed for the call. */
+/* One captured representation bank. The struct and `labels` are borrowed for the call;
+ * `representations` is handed over: the module owns it from the call on (whether the call
+ * succeeds or not) and calls its deleter when done with it. The host shares one capture
+ * between the modules that asked for it, so keeping it costs no copy. */
 typedef struct cap_bank {
     uint32_t struct_size;
     uint32_t source;             /* one cap_capture_source bit */
     int32_t snapshot_index;      /* 0, 1, ... for snapshots; -1 otherwise */
-    const DLTensor* representations; /* [N, H] float32 */
+    int64_t step;                /* optimizer step at capture time */
+    double sparsity;             /* fraction of prunable units pruned in the captured model */
+    DLManagedTensor* representations; /* [N, H] float32, owned by the module from now on */
     const DLTensor* labels;      /* [N] int64 class ids, or NULL (e.g. extractive QA) */
 } cap_bank;
 
@@ -38,7 +44,7 @@ typedef struct cap_contrastive_batch {
     const DLTensor* anchors;     /* [B, H] float32: the student's representations */
     const DLTensor* indices;     /* [B] int64: training-example index of each anchor */
     const DLTensor* labels;      /* [B] int64, or NULL when the task has no class labels */
-    uint64_t step;               /* optimizer step; seeds the negative sampling reproducibly */
+    const cap_progress* progress; /* where training is; progress->step seeds negative sampling */
 } cap_contrastive_batch;
 
 /* The loss of one batch, weights already applied: total = unsupervised + supervised. */
@@ -53,8 +59,8 @@ typedef struct cap_contrastive_api {
     uint32_t struct_size;
     /* Writes the cap_capture_source bits this module wants banks for. Required. */
     cap_status* (*wants)(void* self, uint32_t* sources);
-    /* Hands over one bank; the module copies what it keeps (tensors are borrowed). Called once
-     * per capture event the module asked for, snapshots in order. Required. */
+    /* Hands over one bank (see cap_bank for what the module then owns). Called once per
+     * capture event the module asked for, snapshots in order. Required. */
     cap_status* (*receive_bank)(void* self, const cap_exec_context* ctx, const cap_bank* bank);
     /* Computes the loss of a batch and writes d total / d anchors into grad_anchors
      * (host-allocated, [B, H] float32). Required. */

@@ -5,16 +5,21 @@
  * ([layers, intermediate]); unstructured criteria see one group per encoder weight matrix
  * ([out, in]). Every mask is float32 with 1 = kept, 0 = pruned, on the context's device.
  *
- * Two styles fit this table:
+ * Two styles fit this table, and info() says which one a plugin follows:
  *  - importance-based (first-order, magnitude, random): reset(), accumulate() once per batch of
- *    an importance pass, importance(), then select() writes the new masks;
+ *    an importance pass, importance(), then select() writes the new masks; these four entries
+ *    are required of such plugins;
  *  - score-based (movement, soft movement): the host trains one score tensor per group and calls
- *    binarize() in every forward pass; regularizer() adds a penalty on the scores.
+ *    binarize() in every forward pass (required of such plugins); regularizer() adds a penalty
+ *    on the scores.
+ * Every call that takes groups receives every group of the model at once, so a criterion can
+ * rank globally (e.g. global top-k).
  */
 #ifndef CAP_CRITERION_H
 #define CAP_CRITERION_H
 
 #include "cap/abi.h"
+#include "cap/schedule.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,49 +72,59 @@ typedef struct cap_selection {
     int64_t heads_to_prune;    /* structured: heads to prune newly in this event */
     int64_t ffn_to_prune;      /* structured: FFN neurons to prune newly in this event */
     double keep_fraction;      /* unstructured: fraction of weights kept after the event */
-    cap_constraints constraints;
+    const cap_constraints* constraints; /* limits to respect; never NULL */
 } cap_selection;
+
+/* The batch behind one accumulate() call. Host-owned, borrowed for the call. */
+typedef struct cap_batch_info {
+    uint32_t struct_size;
+    int64_t examples;          /* examples (or SQuAD features) in the batch */
+    int64_t tokens;            /* non-padding tokens in the batch */
+} cap_batch_info;
 
 typedef struct cap_criterion_api {
     uint32_t struct_size;
-    /* Fills what the criterion is and needs; `out` is host-owned. Required. */
+    /* Fills what the criterion is and needs; `out` is host-owned. The only entry every
+     * criterion must have; the host then requires the entries of the style it declares. */
     cap_status* (*info)(void* self, cap_criterion_info* out);
-    /* Forgets accumulated importance; called before each importance pass. Required. */
+    /* Importance-based: forgets accumulated importance; called before each importance pass. */
     cap_status* (*reset)(void* self);
-    /* Adds one batch's evidence to the running importance. Groups are borrowed. Required. */
-    cap_status* (*accumulate)(void* self, const cap_exec_context* ctx,
+    /* Importance-based: adds one batch's evidence to the running importance. Borrowed. */
+    cap_status* (*accumulate)(void* self, const cap_exec_context* ctx, const cap_batch_info* batch,
                               const cap_unit_group* const* groups, uint32_t count);
-    /* Writes the accumulated importance of each group into out[i] (host-allocated, float32,
-     * the shape of groups[i]->mask). Higher = more important. Required. */
+    /* Importance-based: writes the accumulated importance of each group into out[i]
+     * (host-allocated, float32, the shape of groups[i]->mask). Higher = more important. */
     cap_status* (*importance)(void* self, const cap_exec_context* ctx,
                               const cap_unit_group* const* groups, uint32_t count,
                               DLTensor* const* out);
-    /* Writes the masks after this event into new_masks[i] (host-allocated, float32, the
-     * shape of groups[i]->mask). Units pruned before stay pruned. Required. */
+    /* Importance-based: writes the masks after this event into new_masks[i] (host-allocated,
+     * float32, the shape of groups[i]->mask). Units pruned before stay pruned. */
     cap_status* (*select)(void* self, const cap_exec_context* ctx, const cap_selection* selection,
                           const cap_unit_group* const* groups, uint32_t count,
                           DLTensor* const* new_masks);
     /* Score-based only (else NULL): writes each group's initial scores into out[i]
-     * (host-allocated, float32, the weight's shape). NULL: scores start at zero. */
+     * (host-allocated, float32, the shape of groups[i]->mask). NULL: scores start at zero. */
     cap_status* (*init_scores)(void* self, const cap_exec_context* ctx,
                                const cap_unit_group* const* groups, uint32_t count,
                                DLTensor* const* out);
-    /* Score-based only (else NULL): forward binarization of groups[i]->scores at `threshold`
-     * (the schedule's value) into masks_out[i] (host-allocated, float32). Called every step. */
-    cap_status* (*binarize)(void* self, const cap_exec_context* ctx,
-                            const cap_unit_group* const* groups, uint32_t count, double threshold,
-                            DLTensor* const* masks_out);
+    /* Score-based: forward binarization of groups[i]->scores into masks_out[i]
+     * (host-allocated, float32) at the schedule's `point` (its target_kind says whether
+     * point->target is a kept fraction or a score threshold) and `progress`. Every step. */
+    cap_status* (*binarize)(void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
+                            const cap_progress* progress, const cap_unit_group* const* groups,
+                            uint32_t count, DLTensor* const* masks_out);
     /* Optional: gradient of the loss w.r.t. the scores from the gradient w.r.t. the masks,
      * written into grad_scores[i] (host-allocated). NULL: straight-through (identity). */
     cap_status* (*binarize_backward)(void* self, const cap_exec_context* ctx,
+                                     const cap_schedule_point* point, const cap_progress* progress,
                                      const cap_unit_group* const* groups, uint32_t count,
-                                     double threshold, const DLTensor* const* grad_masks,
-                                     DLTensor* const* grad_scores);
-    /* Optional: penalty on the scores at `threshold`; writes its value and its gradient
+                                     const DLTensor* const* grad_masks, DLTensor* const* grad_scores);
+    /* Optional: penalty on the scores at `point` and `progress`, weight included (e.g. the
+     * ramped lambda_t times the L1 of sigmoid(scores)): writes its value and its gradient
      * w.r.t. groups[i]->scores into grad_scores[i] (host-allocated, float32). NULL: none. */
-    cap_status* (*regularizer)(void* self, const cap_exec_context* ctx,
-                               const cap_unit_group* const* groups, uint32_t count,
-                               double threshold, double* value, DLTensor* const* grad_scores);
+    cap_status* (*regularizer)(void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
+                               const cap_progress* progress, const cap_unit_group* const* groups,
+                               uint32_t count, double* value, DLTensor* const* grad_scores);
 } cap_criterion_api;
 
 #ifdef __cplusplus

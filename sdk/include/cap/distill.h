@@ -9,18 +9,29 @@
 #define CAP_DISTILL_H
 
 #include "cap/abi.h"
+#include "cap/schedule.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* One batch of logits. Host-owned, borrowed for the call. */
+typedef struct cap_distill_batch {
+    uint32_t struct_size;
+    const DLTensor* student_logits; /* [B, C] float32 */
+    const DLTensor* teacher_logits; /* [B, C] float32 */
+    const DLTensor* labels;         /* [B] int64 gold labels, or NULL */
+    const DLTensor* valid;          /* [B, C] float32 1/0 mask of positions that count (e.g. the
+                                       tokens of a QA window), or NULL: all count */
+    const cap_progress* progress;   /* where training is, or NULL */
+} cap_distill_batch;
+
 typedef struct cap_distill_api {
     uint32_t struct_size;
-    /* Computes the weighted loss between student_logits and teacher_logits (both [B, C]
-     * float32, borrowed), writes it to *value and d value / d student_logits into
-     * grad_student (host-allocated, [B, C] float32). Required. */
-    cap_status* (*loss)(void* self, const cap_exec_context* ctx, const DLTensor* student_logits,
-                        const DLTensor* teacher_logits, double* value, DLTensor* grad_student);
+    /* Computes the weighted loss of the batch, writes it to *value and d value / d
+     * student_logits into grad_student (host-allocated, [B, C] float32). Required. */
+    cap_status* (*loss)(void* self, const cap_exec_context* ctx, const cap_distill_batch* batch,
+                        double* value, DLTensor* grad_student);
 } cap_distill_api;
 
 #ifdef __cplusplus

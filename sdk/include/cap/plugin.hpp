@@ -6,9 +6,13 @@
 // table, checks the host's ABI version, and turns every exception into a cap_status so that none
 // crosses the boundary. For LibTorch tensors include "cap/plugin_torch.hpp" as well.
 //
+// cap::Host and cap::Options are small handles: keep copies of them, never references (the
+// ones the constructor receives are temporaries).
+//
 // Optional class members the helper looks for:
 //   static constexpr uint16_t kRequiresHostMinor = N;  // refuse hosts older than ABI 1.N
-//   (Backend) static cap::BackendProbe probe(const cap::Host&);   // required for backends
+// Required of backends:
+//   static cap::BackendProbe probe(const cap::Host&, const cap::Options&);
 #ifndef CAP_PLUGIN_HPP
 #define CAP_PLUGIN_HPP
 
@@ -263,18 +267,62 @@ struct Metadata {
 // Kind base classes
 // ------------------------------------------------------------------------------------------
 
-// Borrowed arrays of groups and output tensors, as the C calls pass them.
-struct Groups {
-    const cap_unit_group* const* items;
-    uint32_t count;
-    const cap_unit_group& operator[](uint32_t i) const { return *items[i]; }
-    uint32_t size() const { return count; }
+// The groups of a call, each copied with detail::read_in so that fields an older host's struct
+// lacks read as zero (the tensors they point to stay borrowed).
+class Groups {
+public:
+    Groups(const cap_unit_group* const* items, uint32_t count) {
+        if (count && !items) fail("null group array");
+        for (uint32_t i = 0; i < count; ++i) groups_.push_back(detail::read_in(items[i]));
+    }
+    const cap_unit_group& operator[](uint32_t i) const { return groups_.at(i); }
+    uint32_t size() const { return static_cast<uint32_t>(groups_.size()); }
+
+private:
+    std::vector<cap_unit_group> groups_;
 };
+// Host-allocated output tensors, one per group.
 struct Outputs {
     DLTensor* const* items;
     uint32_t count;
-    DLTensor* operator[](uint32_t i) const { return items[i]; }
+    DLTensor* operator[](uint32_t i) const {
+        if (i >= count || !items || !items[i]) fail("missing output tensor " + std::to_string(i));
+        return items[i];
+    }
     uint32_t size() const { return count; }
+};
+
+// Owns a DLManagedTensor handed over by the host (a contrastive bank): calls its deleter when
+// destroyed unless release()d. See cap/plugin_torch.hpp for a zero-copy at::Tensor of it.
+class ManagedTensor {
+public:
+    explicit ManagedTensor(DLManagedTensor* t = nullptr) : t_(t) {}
+    ManagedTensor(ManagedTensor&& o) noexcept : t_(o.t_) { o.t_ = nullptr; }
+    ManagedTensor& operator=(ManagedTensor&& o) noexcept {
+        if (this != &o) {
+            reset();
+            t_ = o.t_;
+            o.t_ = nullptr;
+        }
+        return *this;
+    }
+    ManagedTensor(const ManagedTensor&) = delete;
+    ManagedTensor& operator=(const ManagedTensor&) = delete;
+    ~ManagedTensor() { reset(); }
+
+    const DLTensor* get() const { return t_ ? &t_->dl_tensor : nullptr; }
+    DLManagedTensor* release() {
+        DLManagedTensor* t = t_;
+        t_ = nullptr;
+        return t;
+    }
+    void reset() {
+        if (t_ && t_->deleter) t_->deleter(t_);
+        t_ = nullptr;
+    }
+
+private:
+    DLManagedTensor* t_;
 };
 
 struct BackendProbe {
@@ -295,30 +343,37 @@ public:
     virtual std::string describe() = 0;
 };
 
+// Override the entries of your style (see cap/criterion.h): importance-based criteria the
+// first four, score-based ones binarize (and optionally the rest). The helper exports an entry
+// only when the derived class overrides it.
 class Criterion {
 public:
     static constexpr cap_plugin_kind kKind = CAP_KIND_CRITERION;
     virtual ~Criterion() = default;
     virtual cap_criterion_info info() = 0;
-    virtual void reset() = 0;
-    virtual void accumulate(const cap_exec_context& ctx, Groups groups) = 0;
-    virtual void importance(const cap_exec_context& ctx, Groups groups, Outputs out) = 0;
-    virtual void select(const cap_exec_context& ctx, const cap_selection& selection,
-                        Groups groups, Outputs new_masks) = 0;
-    // Score-based criteria override these; the helper leaves a table entry NULL unless the
-    // derived class overrides the member.
-    virtual void init_scores(const cap_exec_context&, Groups, Outputs) {
-        fail("init_scores not implemented", CAP_ERROR_UNSUPPORTED);
+    virtual void reset() { unsupported("reset"); }
+    virtual void accumulate(const cap_exec_context&, const cap_batch_info&, Groups) { unsupported("accumulate"); }
+    virtual void importance(const cap_exec_context&, Groups, Outputs) { unsupported("importance"); }
+    virtual void select(const cap_exec_context&, const cap_selection&, const cap_constraints&, Groups, Outputs) {
+        unsupported("select");
     }
-    virtual void binarize(const cap_exec_context&, Groups, double, Outputs) {
-        fail("binarize not implemented", CAP_ERROR_UNSUPPORTED);
+    virtual void init_scores(const cap_exec_context&, Groups, Outputs) { unsupported("init_scores"); }
+    virtual void binarize(const cap_exec_context&, const cap_schedule_point&, const cap_progress&, Groups,
+                          Outputs) {
+        unsupported("binarize");
     }
-    virtual void binarize_backward(const cap_exec_context&, Groups, double,
-                                   const DLTensor* const*, Outputs) {
-        fail("binarize_backward not implemented", CAP_ERROR_UNSUPPORTED);
+    virtual void binarize_backward(const cap_exec_context&, const cap_schedule_point&, const cap_progress&,
+                                   Groups, const DLTensor* const*, Outputs) {
+        unsupported("binarize_backward");
     }
-    virtual double regularizer(const cap_exec_context&, Groups, double, Outputs) {
-        fail("regularizer not implemented", CAP_ERROR_UNSUPPORTED);
+    virtual double regularizer(const cap_exec_context&, const cap_schedule_point&, const cap_progress&, Groups,
+                               Outputs) {
+        unsupported("regularizer");
+    }
+
+private:
+    [[noreturn]] static void unsupported(const char* what) {
+        fail(std::string(what) + " not implemented", CAP_ERROR_UNSUPPORTED);
     }
 };
 
@@ -337,9 +392,10 @@ public:
     static constexpr cap_plugin_kind kKind = CAP_KIND_CONTRASTIVE;
     virtual ~Contrastive() = default;
     virtual uint32_t wants() = 0;
-    virtual void receive_bank(const cap_exec_context& ctx, const cap_bank& bank) = 0;
+    // `representations` is the bank's data, now owned by the plugin (see ManagedTensor).
+    virtual void receive_bank(const cap_exec_context& ctx, const cap_bank& bank, ManagedTensor representations) = 0;
     virtual cap_loss_terms loss(const cap_exec_context& ctx, const cap_contrastive_batch& batch,
-                                DLTensor* grad_anchors) = 0;
+                                const cap_progress& progress, DLTensor* grad_anchors) = 0;
     virtual uint64_t memory() = 0;
 };
 
@@ -347,8 +403,8 @@ class Distiller {
 public:
     static constexpr cap_plugin_kind kKind = CAP_KIND_DISTILL;
     virtual ~Distiller() = default;
-    virtual double loss(const cap_exec_context& ctx, const DLTensor& student_logits,
-                        const DLTensor& teacher_logits, DLTensor* grad_student) = 0;
+    // batch.student_logits and batch.teacher_logits are never NULL here.
+    virtual double loss(const cap_exec_context& ctx, const cap_distill_batch& batch, DLTensor* grad_student) = 0;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -377,9 +433,9 @@ struct Table<T, Backend> {
     static const cap_backend_api* get() {
         static const cap_backend_api table = {
             sizeof(cap_backend_api),
-            [](const cap_host_api* host, cap_backend_probe* out) {
+            [](const cap_host_api* host, const cap_options* options, cap_backend_probe* out) {
                 return guard([&] {
-                    BackendProbe p = T::probe(Host(host));
+                    BackendProbe p = T::probe(Host(host), Options(host, options));
                     cap_backend_probe c{};
                     c.struct_size = sizeof(c);
                     c.available = p.available ? 1 : 0;
@@ -427,25 +483,32 @@ struct Table<T, Criterion> {
         t.info = [](void* self, cap_criterion_info* out) {
             return guard([&] { write_out(out, self_as<Criterion>(self).info()); });
         };
-        t.reset = [](void* self) { return guard([&] { self_as<Criterion>(self).reset(); }); };
-        t.accumulate = [](void* self, const cap_exec_context* ctx, const cap_unit_group* const* g,
-                          uint32_t n) {
-            return guard([&] { self_as<Criterion>(self).accumulate(read_in(ctx), Groups{g, n}); });
-        };
-        t.importance = [](void* self, const cap_exec_context* ctx, const cap_unit_group* const* g,
-                          uint32_t n, DLTensor* const* out) {
-            return guard([&] {
-                self_as<Criterion>(self).importance(read_in(ctx), Groups{g, n}, Outputs{out, n});
-            });
-        };
-        t.select = [](void* self, const cap_exec_context* ctx, const cap_selection* sel,
-                      const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
-            return guard([&] {
-                self_as<Criterion>(self).select(read_in(ctx), read_in(sel), Groups{g, n},
-                                                Outputs{out, n});
-            });
-        };
         // A member the derived class did not override has Criterion's type, not T's.
+        if constexpr (!std::is_same_v<decltype(&T::reset), decltype(&Criterion::reset)>)
+            t.reset = [](void* self) { return guard([&] { self_as<Criterion>(self).reset(); }); };
+        if constexpr (!std::is_same_v<decltype(&T::accumulate), decltype(&Criterion::accumulate)>)
+            t.accumulate = [](void* self, const cap_exec_context* ctx, const cap_batch_info* batch,
+                              const cap_unit_group* const* g, uint32_t n) {
+                return guard([&] {
+                    self_as<Criterion>(self).accumulate(read_in(ctx), read_in(batch), Groups{g, n});
+                });
+            };
+        if constexpr (!std::is_same_v<decltype(&T::importance), decltype(&Criterion::importance)>)
+            t.importance = [](void* self, const cap_exec_context* ctx, const cap_unit_group* const* g,
+                              uint32_t n, DLTensor* const* out) {
+                return guard([&] {
+                    self_as<Criterion>(self).importance(read_in(ctx), Groups{g, n}, Outputs{out, n});
+                });
+            };
+        if constexpr (!std::is_same_v<decltype(&T::select), decltype(&Criterion::select)>)
+            t.select = [](void* self, const cap_exec_context* ctx, const cap_selection* sel,
+                          const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
+                return guard([&] {
+                    const cap_selection s = read_in(sel);
+                    self_as<Criterion>(self).select(read_in(ctx), s, read_in(s.constraints), Groups{g, n},
+                                                    Outputs{out, n});
+                });
+            };
         if constexpr (!std::is_same_v<decltype(&T::init_scores), decltype(&Criterion::init_scores)>)
             t.init_scores = [](void* self, const cap_exec_context* ctx,
                                const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
@@ -454,31 +517,32 @@ struct Table<T, Criterion> {
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::binarize), decltype(&Criterion::binarize)>)
-            t.binarize = [](void* self, const cap_exec_context* ctx, const cap_unit_group* const* g,
-                            uint32_t n, double threshold, DLTensor* const* out) {
+            t.binarize = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
+                            const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
+                            DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).binarize(read_in(ctx), Groups{g, n}, threshold,
+                    self_as<Criterion>(self).binarize(read_in(ctx), read_in(point), read_in(progress), Groups{g, n},
                                                       Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::binarize_backward),
                                       decltype(&Criterion::binarize_backward)>)
-            t.binarize_backward = [](void* self, const cap_exec_context* ctx,
-                                     const cap_unit_group* const* g, uint32_t n, double threshold,
+            t.binarize_backward = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
+                                     const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
                                      const DLTensor* const* grad_masks, DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).binarize_backward(read_in(ctx), Groups{g, n}, threshold,
-                                                               grad_masks, Outputs{out, n});
+                    self_as<Criterion>(self).binarize_backward(read_in(ctx), read_in(point), read_in(progress),
+                                                               Groups{g, n}, grad_masks, Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::regularizer), decltype(&Criterion::regularizer)>)
-            t.regularizer = [](void* self, const cap_exec_context* ctx,
-                               const cap_unit_group* const* g, uint32_t n, double threshold,
+            t.regularizer = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
+                               const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
                                double* value, DLTensor* const* out) {
                 return guard([&] {
                     if (!value) fail("null value pointer");
-                    *value = self_as<Criterion>(self).regularizer(read_in(ctx), Groups{g, n},
-                                                                  threshold, Outputs{out, n});
+                    *value = self_as<Criterion>(self).regularizer(read_in(ctx), read_in(point), read_in(progress),
+                                                                  Groups{g, n}, Outputs{out, n});
                 });
             };
         return t;
@@ -524,14 +588,20 @@ struct Table<T, Contrastive> {
                 });
             },
             [](void* self, const cap_exec_context* ctx, const cap_bank* bank) {
+                // Ownership of the representations passes first, so they are freed even if
+                // anything below fails.
+                ManagedTensor representations(bank ? bank->representations : nullptr);
                 return guard([&] {
-                    self_as<Contrastive>(self).receive_bank(read_in(ctx), read_in(bank));
+                    const cap_bank b = read_in(bank);
+                    if (!representations.get()) fail("bank without representations");
+                    self_as<Contrastive>(self).receive_bank(read_in(ctx), b, std::move(representations));
                 });
             },
             [](void* self, const cap_exec_context* ctx, const cap_contrastive_batch* batch,
                cap_loss_terms* out, DLTensor* grad) {
                 return guard([&] {
-                    write_out(out, self_as<Contrastive>(self).loss(read_in(ctx), read_in(batch), grad));
+                    const cap_contrastive_batch b = read_in(batch);
+                    write_out(out, self_as<Contrastive>(self).loss(read_in(ctx), b, read_in(b.progress), grad));
                 });
             },
             [](void* self, uint64_t* out) {
@@ -550,11 +620,12 @@ struct Table<T, Distiller> {
     static const cap_distill_api* get() {
         static const cap_distill_api table = {
             sizeof(cap_distill_api),
-            [](void* self, const cap_exec_context* ctx, const DLTensor* student,
-               const DLTensor* teacher, double* value, DLTensor* grad) {
+            [](void* self, const cap_exec_context* ctx, const cap_distill_batch* batch, double* value,
+               DLTensor* grad) {
                 return guard([&] {
-                    if (!student || !teacher || !value) fail("null tensor or value pointer");
-                    *value = self_as<Distiller>(self).loss(read_in(ctx), *student, *teacher, grad);
+                    const cap_distill_batch b = read_in(batch);
+                    if (!b.student_logits || !b.teacher_logits || !value) fail("null logits or value pointer");
+                    *value = self_as<Distiller>(self).loss(read_in(ctx), b, grad);
                 });
             },
         };

@@ -5,6 +5,7 @@
 #define CAP_PLUGIN_TORCH_HPP
 
 #include <ATen/ATen.h>
+#include <ATen/DLConvertor.h>
 
 #include <string>
 
@@ -101,6 +102,16 @@ inline DLTensor to_dl(const at::Tensor& t) {
     out.byte_offset = 0;
     return out;
 }
+
+// Takes over a tensor the host handed over (a contrastive bank) without copying: the result
+// owns it and calls its deleter when the last at::Tensor referring to it goes.
+inline at::Tensor to_aten(ManagedTensor&& managed) {
+    if (!managed.get()) fail("null managed tensor");
+    return at::fromDLPack(managed.release());
+}
+
+// Hands an at::Tensor over as a DLManagedTensor that keeps it alive until its deleter runs.
+inline DLManagedTensor* to_managed(const at::Tensor& t) { return at::toDLPack(t); }
 
 // Copies `value` into the host-allocated `out`, checking that the shapes agree.
 inline void write(DLTensor* out, const at::Tensor& value) {

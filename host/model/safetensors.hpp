@@ -1,0 +1,31 @@
+// The safetensors format, read and written by cap itself: an 8-byte little-endian header length
+// N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+// then the raw little-endian data. F32, F16, BF16 and F64 load as float32; I64/I32/I16/I8/U8/BOOL
+// load as they are. Any inconsistency (truncated file, offsets outside the data, a size that
+// does not match the shape) is an error naming the file and the tensor, never a crash.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cap::model {
+
+struct SafetensorsFile {
+    std::vector<std::pair<std::string, at::Tensor>> tensors;  // in data order
+    std::map<std::string, std::string> metadata;
+};
+
+SafetensorsFile read_safetensors(const std::filesystem::path& file);
+
+// Writes float32/int64 tensors (contiguous copies are made) atomically, with `metadata` (the
+// "format": "pt" entry Hugging Face requires is added).
+void write_safetensors(const std::filesystem::path& file,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       std::map<std::string, std::string> metadata = {});
+
+}  // namespace cap::model

@@ -1,0 +1,44 @@
+#include "text/vocabulary.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace cap::text {
+
+Vocabulary Vocabulary::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read vocabulary " + file.string());
+    std::vector<std::string> tokens;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        tokens.push_back(line);
+    }
+    try {
+        return from_tokens(std::move(tokens));
+    } catch (const std::exception& e) {
+        throw std::runtime_error(file.string() + ": " + e.what());
+    }
+}
+
+Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens) {
+    Vocabulary v;
+    v.tokens_ = std::move(tokens);
+    v.ids_.reserve(v.tokens_.size());
+    for (size_t i = 0; i < v.tokens_.size(); ++i) v.ids_.emplace(v.tokens_[i], static_cast<int32_t>(i));
+    v.unk_ = v.id("[UNK]");
+    v.cls_ = v.id("[CLS]");
+    v.sep_ = v.id("[SEP]");
+    v.pad_ = v.id("[PAD]");
+    v.mask_ = v.id("[MASK]");
+    if (v.unk_ < 0 || v.cls_ < 0 || v.sep_ < 0 || v.pad_ < 0)
+        throw std::runtime_error("vocabulary lacks one of [UNK], [CLS], [SEP], [PAD]");
+    return v;
+}
+
+int32_t Vocabulary::id(std::string_view token) const {
+    auto it = ids_.find(std::string(token));
+    return it == ids_.end() ? -1 : it->second;
+}
+
+}  // namespace cap::text
