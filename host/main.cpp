@@ -6,9 +6,12 @@
 
 #include "cli/commands.hpp"
 #include "system/blas_probe.hpp"
+#include "system/process_tuning.hpp"
 #include "util/logging.hpp"
 
 int main(int argc, char** argv) {
+    cap::sys::ensure_passive_openmp(argv);
+    cap::sys::keep_freed_memory();
     using namespace cap::cli;
     CLI::App app{"cap: contrastive pruning of pre-trained language models, driven by TOML recipes "
                  "and plugins", "cap"};
@@ -40,8 +43,9 @@ int main(int argc, char** argv) {
 
     auto* run = app.add_subcommand("run", "validate a recipe, create the run folder and run it");
     RunOptions run_options;
-    run->add_option("RECIPE", run_options.recipe, "recipe file (TOML)")->required();
+    run->add_option("RECIPE", run_options.recipe, "recipe file (TOML)");
     run->add_option("--out", run_options.out_dir, "run folder (default: runs/<name>-<UTC time>)");
+    run->add_option("--resume", run_options.resume, "continue the run in this folder from its last checkpoint");
     add_overrides(run);
 
     auto* check = app.add_subcommand("check-plugin", "load one plugin library and run its conformance checks");

@@ -11,6 +11,8 @@
 #include "run/manifest.hpp"
 #include "run/run_dir.hpp"
 #include "run/schedule_trace.hpp"
+#include "run/training_pipeline.hpp"
+#include "recipe/serialize.hpp"
 #include "util/atomic_file.hpp"
 #include "util/logging.hpp"
 
@@ -71,10 +73,25 @@ void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
 }  // namespace
 
 int cmd_run(const GlobalOptions& global, const RunOptions& options) {
+    const bool resume = !options.resume.empty();
+    if (resume && (!options.recipe.empty() || !options.out_dir.empty() || !options.overrides.sets.empty() ||
+                   !options.overrides.unsets.empty())) {
+        spdlog::error("--resume continues a run as it was recorded: give no recipe, --out, --set or --unset");
+        return kExitUsage;
+    }
+    if (!resume && options.recipe.empty()) {
+        spdlog::error("give a recipe to run, or --resume RUN_DIR");
+        return kExitUsage;
+    }
+    const std::string recipe_file = resume ? (std::filesystem::path(options.resume) / "recipe.toml").string() : options.recipe;
+    if (resume && !std::filesystem::exists(recipe_file)) {
+        spdlog::error("--resume {}: no recipe.toml there (not a run folder?)", options.resume);
+        return kExitUsage;
+    }
     host::PluginRegistry registry = discover_plugins(global);
     recipe::ResolvedRecipe r;
     try {
-        r = recipe::resolve_recipe(options.recipe, options.overrides, registry);
+        r = recipe::resolve_recipe(recipe_file, options.overrides, registry);
     } catch (const recipe::RecipeErrors& e) {
         print_diagnostics(e.diagnostics());
         report_registry_problems(registry);
@@ -83,7 +100,7 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         spdlog::error("{}: {}", options.recipe, e.what());
         return kExitUsage;
     }
-    if (std::string problem = run::check_run_dir(options.out_dir); !problem.empty()) {
+    if (std::string problem = resume ? "" : run::check_run_dir(options.out_dir); !problem.empty()) {
         spdlog::error("{}", problem);
         return kExitUsage;
     }
@@ -91,17 +108,24 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     host::set_run_seed(r.seed);
 
     try {
-        const auto dir = run::create_run_dir(options.out_dir, r.run_name);
+        const auto dir = resume ? std::filesystem::path(options.resume) : run::create_run_dir(options.out_dir, r.run_name);
         util::add_log_file(dir / "run.log");
-        spdlog::info("run '{}' from {} into {}", r.run_name, options.recipe, dir.string());
+        if (resume) {
+            spdlog::info("resuming run '{}' in {}", r.run_name, dir.string());
+        } else {
+            spdlog::info("run '{}' from {} into {}", r.run_name, options.recipe, dir.string());
+            util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
+        }
 
         host::BackendPlugin backend(instantiate(r.backend));
         const auto report = run::report_backend(backend, r.backend_choice);
         log_backend(report);
 
-        const auto manifest = run::build_manifest(r, options.overrides, report, options.command_line);
-        util::write_file_atomic(dir / "manifest.json", manifest.dump(2) + "\n");
-        spdlog::info("wrote {}", (dir / "manifest.json").string());
+        if (!resume) {
+            const auto manifest = run::build_manifest(r, options.overrides, report, options.command_line);
+            util::write_file_atomic(dir / "manifest.json", manifest.dump(2) + "\n");
+            spdlog::info("wrote {}", (dir / "manifest.json").string());
+        }
 
         exercise_loss_and_criterion_plugins(r);
 
@@ -121,7 +145,8 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         } else {
             spdlog::info("no [schedule] in the recipe: nothing to trace");
         }
-        spdlog::info("run '{}' finished: plugins loaded, checked and exercised", r.run_name);
+        run::run_training(r, report.context, dir, resume);
+        spdlog::info("run '{}' finished in {}", r.run_name, dir.string());
         return kExitOk;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());

@@ -20,10 +20,12 @@ struct RunOptions {
     std::string recipe;
     recipe::Overrides overrides;
     std::string out_dir;  // empty: runs/<name>-<UTC time>
+    std::string resume;   // a run folder to continue (its recipe.toml and last checkpoint)
     std::vector<std::string> command_line;  // argv, recorded in the manifest
 };
 
 // cap run RECIPE: validate, create the run folder with manifest.json and run.log, then run.
+// cap run --resume RUN_DIR: continue a killed run from its last checkpoint.
 int cmd_run(const GlobalOptions& global, const RunOptions& options);
 
 // cap check-plugin FILE.so: load one library and run its kind's conformance checks.

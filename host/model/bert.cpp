@@ -1,5 +1,7 @@
 #include "model/bert.hpp"
 
+#include "model/dropout.hpp"
+
 #include <torch/nn/init.h>
 
 #include <cmath>
@@ -152,7 +154,7 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
         at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(hd));
         scores = scores + additive_mask;
         at::Tensor probs = at::softmax(scores, -1);
-        probs = at::dropout(probs, config_.attention_probs_dropout_prob, training);
+        probs = cap::model::dropout(probs, config_.attention_probs_dropout_prob, training);
         if (options.head_mask.defined()) {
             at::Tensor row = options.head_mask[index];
             if (heads != config_.num_attention_heads) {
@@ -164,7 +166,7 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
         context = at::matmul(probs, v).transpose(1, 2).reshape({B, S, heads * hd});
     }
     at::Tensor attention = linear(l.attention->output->dense, EncoderLinear::kAttentionOutput, context);
-    attention = l.attention->output->norm(at::dropout(attention, config_.hidden_dropout_prob, training) + hidden);
+    attention = l.attention->output->norm(cap::model::dropout(attention, config_.hidden_dropout_prob, training) + hidden);
 
     at::Tensor inter = at::gelu(linear(l.intermediate->dense, EncoderLinear::kIntermediate, attention));
     if (options.ffn_mask.defined()) {
@@ -173,7 +175,7 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
         inter = inter * options.ffn_mask[index];
     }
     at::Tensor out = linear(l.output->dense, EncoderLinear::kOutput, inter);
-    return l.output->norm(at::dropout(out, config_.hidden_dropout_prob, training) + attention);
+    return l.output->norm(cap::model::dropout(out, config_.hidden_dropout_prob, training) + attention);
 }
 
 BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& options) {
@@ -190,7 +192,7 @@ BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& opti
 
     auto& emb = *bert->embeddings;
     at::Tensor hidden = emb.word_embeddings(ids) + emb.token_type_embeddings(types) + emb.position_embeddings(positions);
-    hidden = at::dropout(emb.norm(hidden), config_.hidden_dropout_prob, training);
+    hidden = cap::model::dropout(emb.norm(hidden), config_.hidden_dropout_prob, training);
 
     // (1 - mask) * -10000 added to the scores, as the reference's transformers 4.7 does.
     at::Tensor additive = (1.0 - mask.to(hidden.scalar_type())).mul(-10000.0).view({mask.size(0), 1, 1, S});
@@ -200,7 +202,7 @@ BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& opti
     at::Tensor cls = hidden.select(1, 0);
     if (head_ == TaskHead::kClassification) {
         at::Tensor pooled = at::tanh(bert->pooler->dense(cls));
-        pooled = at::dropout(pooled, config_.classifier_dropout_prob(), training);
+        pooled = cap::model::dropout(pooled, config_.classifier_dropout_prob(), training);
         out.logits = classifier(pooled);
         if (options.representation == Pooling::kCls) out.representation = F::normalize(pooled, F::NormalizeFuncOptions().dim(1));
     } else {

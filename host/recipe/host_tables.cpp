@@ -45,6 +45,52 @@ std::vector<OptionSpec> constraints_schema() {
     return {heads};
 }
 
+std::vector<OptionSpec> task_schema() {
+    auto name = spec("name", CAP_OPTION_STRING, std::string(""), "task: a GLUE task, squad, or synthetic");
+    name.required = true;
+    name.default_value.reset();
+    name.choices = data::task_names();
+    auto length = spec("max_seq_length", CAP_OPTION_INT, int64_t{128}, "tokens per input (longer inputs are truncated)");
+    length.min = 8;
+    length.max = 4096;
+    auto stride = spec("doc_stride", CAP_OPTION_INT, int64_t{128}, "SQuAD: tokens shared by consecutive windows");
+    stride.min = 1;
+    auto query = spec("max_query_length", CAP_OPTION_INT, int64_t{64}, "SQuAD: question tokens kept");
+    query.min = 1;
+    auto train = spec("max_train_examples", CAP_OPTION_INT, int64_t{0}, "use the first N training examples; 0: all");
+    train.min = 0;
+    auto eval = spec("max_eval_examples", CAP_OPTION_INT, int64_t{0}, "use the first N dev examples; 0: all");
+    eval.min = 0;
+    return {name,
+            spec("data", CAP_OPTION_STRING, std::string(""), "data folder (train.tsv and dev files, or SQuAD JSON)"),
+            length, stride, query, train, eval};
+}
+
+std::vector<OptionSpec> finetune_schema() {
+    const train::FineTuneSettings d;
+    auto positive_int = [&](const char* name, int64_t def, const char* doc) {
+        auto s = spec(name, CAP_OPTION_INT, def, doc);
+        s.min = 1;
+        return s;
+    };
+    auto ranged = [&](const char* name, double def, double lo, double hi, const char* doc) {
+        auto s = spec(name, CAP_OPTION_FLOAT, def, doc);
+        s.min = lo;
+        s.max = hi;
+        return s;
+    };
+    return {positive_int("batch_size", d.batch_size, "training examples per step"),
+            ranged("epochs", d.epochs, 1e-6, 1e6, "training epochs (fractions allowed)"),
+            ranged("learning_rate", d.learning_rate, 0, 10, "AdamW learning rate at the end of warm-up"),
+            ranged("weight_decay", d.weight_decay, 0, 10, "AdamW weight decay (not on biases and LayerNorm)"),
+            ranged("warmup_ratio", d.warmup_ratio, 0, 1, "fraction of steps with a rising learning rate"),
+            ranged("max_grad_norm", d.max_grad_norm, 0, 1e6, "gradient clipping norm; 0: none"),
+            ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
+            positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
+            positive_int("log_every", d.log_every, "steps between progress lines"),
+            positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")};
+}
+
 cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate) {
     cap_model_shape s{};
     s.struct_size = sizeof(s);
@@ -160,6 +206,54 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                                               std::to_string(m.shape.hidden_size) +
                                               " (contrastive banks compare their representations)"});
         }
+    }
+
+    if (root.find("task")) {
+        const Node task = table_or_empty(root, "task", errors);
+        auto v = check_table(task, task_schema(), "", "[task]", {}, errors);
+        if (v.count("name")) {
+            data::TaskConfig c;
+            c.name = std::get<std::string>(v["name"]);
+            c.max_seq_length = std::get<int64_t>(v["max_seq_length"]);
+            c.doc_stride = std::get<int64_t>(v["doc_stride"]);
+            c.max_query_length = std::get<int64_t>(v["max_query_length"]);
+            c.max_train_examples = std::get<int64_t>(v["max_train_examples"]);
+            c.max_eval_examples = std::get<int64_t>(v["max_eval_examples"]);
+            c.seed = t.seed;
+            const std::string data = std::get<std::string>(v["data"]);
+            const Origin data_origin = origin_of(task, "data");
+            if (c.name != "synthetic") {
+                std::error_code ec;
+                if (data.empty())
+                    errors.push_back({origin_of(task, "name"), "[task] " + c.name + " needs data = \"<folder>\""});
+                else if (c.data = resolve_folder(data, data_origin); !fs::is_directory(c.data, ec))
+                    errors.push_back({data_origin, "task.data: no such folder: " + c.data.string()});
+                if (t.model.pretrained.rfind("builtin:", 0) == 0)
+                    errors.push_back({origin_of(task, "name"), "task " + c.name + " tokenizes text, and built-in models have "
+                                                               "no vocabulary: use a Hugging Face folder as model.pretrained"});
+                else if (!t.model.folder.empty() && !fs::exists(t.model.folder / "vocab.txt", ec))
+                    errors.push_back({origin_of(model, "pretrained"), "model.pretrained has no vocab.txt, which task " +
+                                                                          c.name + " needs"});
+            }
+            t.task = c;
+        }
+    }
+    if (root.find("finetune")) {
+        const Node table = table_or_empty(root, "finetune", errors);
+        auto v = check_table(table, finetune_schema(), "", "[finetune]", {}, errors);
+        auto& f = t.finetune;
+        auto num = [&](const char* k, double& out) { if (v.count(k)) out = std::get<double>(v[k]); };
+        auto whole = [&](const char* k, int64_t& out) { if (v.count(k)) out = std::get<int64_t>(v[k]); };
+        whole("batch_size", f.batch_size);
+        num("epochs", f.epochs);
+        num("learning_rate", f.learning_rate);
+        num("weight_decay", f.weight_decay);
+        num("warmup_ratio", f.warmup_ratio);
+        num("max_grad_norm", f.max_grad_norm);
+        num("adam_epsilon", f.adam_epsilon);
+        whole("eval_batch_size", f.eval_batch_size);
+        whole("log_every", f.log_every);
+        whole("keep_checkpoints", f.keep_checkpoints);
     }
 
     const Node limits = table_or_empty(root, "constraints", errors);

@@ -1,16 +1,19 @@
-// The recipe tables cap itself defines: [run], [model] and [constraints]. Their keys are
+// The recipe tables cap itself defines: [run], [model], [constraints], [task] and [finetune]. Their keys are
 // checked like a plugin's options (same messages, same origins), plus the checks that need
 // more than a schema: a run name usable as a folder name, a model folder with a config.json,
 // constraints that fit the model.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cap/abi.h"
+#include "data/task_config.hpp"
 #include "plugin/option_schema.hpp"
 #include "recipe/node.hpp"
+#include "train/settings.hpp"
 
 namespace cap::recipe {
 
@@ -27,6 +30,8 @@ struct HostTables {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
+    std::optional<data::TaskConfig> task;   // absent: the run trains nothing
+    train::FineTuneSettings finetune;
 };
 
 // The table `key` of `root`, or an empty table standing at the top of the recipe when absent.

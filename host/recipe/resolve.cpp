@@ -18,8 +18,8 @@ namespace cap::recipe {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"run",       "model",    "constraints", "backend",
-                                            "criterion", "schedule", "contrastive", "distill"};
+const std::vector<std::string> kTopLevel = {"run",       "model",    "task",        "finetune", "constraints",
+                                            "backend",   "criterion", "schedule", "contrastive", "distill"};
 
 struct PluginTable {
     std::string section;
@@ -164,6 +164,34 @@ void check_criterion_fits_schedule(const PluginUse& criterion_use, const PluginU
     }
 }
 
+// Rewrites every path value in the tree to the absolute path it resolved to, so the tree means
+// the same wherever it is written out (the run folder's recipe.toml, the manifest).
+void absolutize_paths(ResolvedRecipe& r) {
+    auto set = [](Node* node, const std::string& value) {
+        if (node && node->type == Node::Type::String) node->string = value;
+    };
+    auto table = [&](const std::string& key) { return r.tree.find(key); };
+    if (Node* model = table("model")) {
+        if (!r.model.folder.empty()) set(model->find("pretrained"), r.model.folder.string());
+        if (!r.model.teacher_folder.empty()) set(model->find("teacher"), r.model.teacher_folder.string());
+    }
+    if (Node* task = table("task"); task && r.task && !r.task->data.empty()) set(task->find("data"), r.task->data.string());
+    for (const PluginUse* use : r.plugin_uses()) {
+        Node* node = &r.tree;
+        size_t start = 0;
+        const std::string& section = use->section;  // "criterion" or "contrastive.prc"
+        while (node && start <= section.size()) {
+            const size_t dot = section.find('.', start);
+            node = node->find(section.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+            if (dot == std::string::npos) break;
+            start = dot + 1;
+        }
+        if (!node) continue;
+        for (const auto& spec : use->plugin->options())
+            if (spec.path && use->values.count(spec.name)) set(node->find(spec.name), std::get<std::string>(use->values.at(spec.name)));
+    }
+}
+
 }  // namespace
 
 std::vector<const PluginUse*> ResolvedRecipe::plugin_uses() const {
@@ -186,6 +214,18 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
                     {"hidden_size", model.shape.hidden_size},
                     {"intermediate_size", model.shape.intermediate_size}}}};
     j["constraints"] = {{"min_heads_per_layer", constraints.min_heads_per_layer}};
+    if (task)
+        j["task"] = {{"name", task->name},
+                     {"data", task->data.string()},
+                     {"max_seq_length", task->max_seq_length},
+                     {"doc_stride", task->doc_stride},
+                     {"max_query_length", task->max_query_length},
+                     {"max_train_examples", task->max_train_examples},
+                     {"max_eval_examples", task->max_eval_examples}};
+    j["finetune"] = {{"batch_size", finetune.batch_size},     {"epochs", finetune.epochs},
+                     {"learning_rate", finetune.learning_rate}, {"weight_decay", finetune.weight_decay},
+                     {"warmup_ratio", finetune.warmup_ratio},   {"max_grad_norm", finetune.max_grad_norm},
+                     {"adam_epsilon", finetune.adam_epsilon},   {"eval_batch_size", finetune.eval_batch_size}};
     auto plugin_json = [](const PluginUse& use) {
         nlohmann::ordered_json p;
         p["plugin"] = use.plugin->name();
@@ -219,6 +259,8 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     r.seed = host.seed;
     r.model = host.model;
     r.constraints = host.constraints;
+    r.task = host.task;
+    r.finetune = host.finetune;
     host::set_run_seed(r.seed);  // plugins created below see the run's seed
 
     if (auto b = resolve_backend(table_or_empty(root, "backend", errors), registry, r.backend_choice, errors))
@@ -264,6 +306,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     if (r.criterion && errors.empty())
         check_criterion_fits_schedule(*r.criterion, r.schedule ? &*r.schedule : nullptr, r.model.shape,
                                       r.constraints, errors);
+    if (errors.empty()) absolutize_paths(r);
     if (!errors.empty()) {
         // In reading order: by file, line and column; command-line arguments last.
         std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

@@ -6,6 +6,8 @@
 //   [run]          name, seed
 //   [model]        pretrained: "builtin:bert-tiny", "builtin:bert-base", or a Hugging Face folder;
 //                  teacher: a fine-tuned Hugging Face folder (optional)
+//   [task]         name, data, max_seq_length, doc_stride, max_query_length, max_*_examples
+//   [finetune]     batch_size, epochs, learning_rate, weight_decay, warmup_ratio, ... (the teacher)
 //   [constraints]  min_heads_per_layer
 //   [backend]      plugin = "auto" | "cpu" | "cuda" | ...; other keys go to the backend plugin
 //                  ("auto": cuda when it validates and is available with those keys, else cpu)
@@ -42,6 +44,8 @@ struct ResolvedRecipe {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
+    std::optional<data::TaskConfig> task;
+    train::FineTuneSettings finetune;
     PluginUse backend;
     std::string backend_choice;       // why this backend ("auto: cuda unavailable (...)")
     std::optional<PluginUse> criterion, schedule, distill;

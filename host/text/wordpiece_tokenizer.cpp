@@ -1,5 +1,7 @@
 #include "text/wordpiece_tokenizer.hpp"
 
+#include "text/unicode.hpp"
+
 #include <utf8proc.h>
 
 #include <algorithm>
@@ -44,19 +46,6 @@ bool is_cjk(int32_t cp) {
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
            (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
-
-// Python's str.split() separators, which whitespace_tokenize uses after cleaning.
-bool is_python_space(int32_t cp) {
-    return (cp >= 9 && cp <= 13) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-           cp == 0x3000;
-}
-
-void append_utf8(std::string& out, int32_t cp) {
-    utf8proc_uint8_t buf[4];
-    auto n = utf8proc_encode_char(cp, buf);
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
 }
 
 // Lowercase and strip accents: full lowercase of U+0130 (the one case Python's lower() maps to

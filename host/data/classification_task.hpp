@@ -1,0 +1,13 @@
+// Sequence classification tasks: the GLUE tasks read from TSV files and the synthetic task.
+#pragma once
+
+#include <memory>
+
+#include "data/task.hpp"
+
+namespace cap::data {
+
+std::unique_ptr<Task> make_glue_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer);
+std::unique_ptr<Task> make_synthetic_task(const TaskConfig& config);
+
+}  // namespace cap::data

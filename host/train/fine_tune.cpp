@@ -1,0 +1,138 @@
+#include "train/fine_tune.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+#include <torch/types.h>
+#include <torch/nn/utils/clip_grad.h>
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "plugin/host_services.hpp"
+#include "train/checkpoint.hpp"
+#include "train/optimizer.hpp"
+
+namespace cap::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int64_t> permutation(size_t n, std::mt19937_64& rng) {
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);  // Fisher-Yates, portable
+    return order;
+}
+
+std::string duration_text(double seconds) {
+    const auto s = static_cast<long long>(seconds);
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+    return buf;
+}
+
+}  // namespace
+
+at::Tensor task_loss(const data::Task& task, const model::BertOutputs& out, const data::Batch& batch) {
+    if (task.head() == model::TaskHead::kClassification) return at::cross_entropy_loss(out.logits, batch.labels);
+    return (at::cross_entropy_loss(out.start_logits, batch.start_positions) +
+            at::cross_entropy_loss(out.end_logits, batch.end_positions)) /
+           2;
+}
+
+nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings& s) {
+    const auto n = ctx.task.train_size();
+    if (n == 0) throw std::runtime_error("task " + ctx.task.name() + " has no training examples");
+    const int64_t steps_per_epoch = static_cast<int64_t>((n + s.batch_size - 1) / s.batch_size);
+    const int64_t total_steps = std::max<int64_t>(1, std::llround(std::ceil(s.epochs * steps_per_epoch)));
+    const int64_t epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+    const auto warmup = static_cast<int64_t>(std::ceil(s.warmup_ratio * total_steps));
+
+    ctx.model->to(ctx.device);
+    auto optimizer = make_adamw(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon, warmup, total_steps});
+    LinearSchedule schedule(warmup, total_steps);
+    std::mt19937_64 shuffle(host::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
+
+    int64_t epoch = 0, step = 0;
+    if (ctx.resume) {
+        if (auto folder = latest_checkpoint(ctx.checkpoint_dir, ctx.stage)) {
+            TrainingState state = load_checkpoint(*folder, ctx.model, *optimizer);
+            epoch = state.epoch;
+            step = state.step;
+            std::istringstream(state.shuffle_rng) >> shuffle;
+            ctx.log.truncate(state.metrics_bytes);
+            spdlog::info("{}: resuming after epoch {} (step {}) from {}", ctx.stage, epoch, step, folder->string());
+        }
+    }
+    spdlog::info("{}: {} examples, {} epochs of {} steps (batch {}), lr {} with {} warm-up steps", ctx.stage, n,
+                 s.epochs, steps_per_epoch, s.batch_size, s.learning_rate, warmup);
+
+    std::vector<at::Tensor> params;
+    for (auto& p : ctx.model->parameters())
+        if (p.requires_grad()) params.push_back(p);
+    data::EvalOptions eval_options{s.eval_batch_size, ctx.device, false};
+    nlohmann::ordered_json last_eval;
+    const auto stage_start = Clock::now();
+    const int64_t first_step = step;
+    for (; epoch < epochs && step < total_steps; ++epoch) {
+        ctx.model->train();
+        const auto order = permutation(n, shuffle);
+        double window_loss = 0;
+        int64_t window_steps = 0, window_examples = 0;
+        auto window_start = Clock::now();
+        for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b) {
+            const auto begin = static_cast<size_t>(b * s.batch_size);
+            const auto end = std::min(n, begin + static_cast<size_t>(s.batch_size));
+            std::vector<int64_t> indices(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                         order.begin() + static_cast<std::ptrdiff_t>(end));
+            data::Batch batch = ctx.task.train_batch(indices).to(ctx.device);
+            const double lr = s.learning_rate * schedule.factor(step);
+            set_learning_rate(*optimizer, lr);
+            optimizer->zero_grad();
+            at::Tensor loss = task_loss(ctx.task, ctx.model->forward(batch.inputs), batch);
+            loss.backward();
+            if (s.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, s.max_grad_norm);
+            optimizer->step();
+            ++step;
+            window_loss += loss.item<double>();
+            ++window_steps;
+            window_examples += batch.examples;
+            if (step % s.log_every == 0 || step == total_steps) {
+                const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+                const double per_step =
+                    std::chrono::duration<double>(Clock::now() - stage_start).count() / double(step - first_step);
+                const double rate = window_examples / std::max(seconds, 1e-9);
+                spdlog::info("{} epoch {}/{} step {}/{} loss {:.4f} lr {:.3g} {:.1f} examples/s, {} left", ctx.stage,
+                             epoch + 1, epochs, step, total_steps, window_loss / window_steps, lr, rate,
+                             duration_text(per_step * double(total_steps - step)));
+                ctx.log.write({{"event", "train"},
+                               {"stage", ctx.stage},
+                               {"epoch", epoch + 1},
+                               {"step", step},
+                               {"loss", window_loss / window_steps},
+                               {"learning_rate", lr},
+                               {"examples_per_second", rate}});
+                window_loss = 0;
+                window_steps = window_examples = 0;
+                window_start = Clock::now();
+            }
+        }
+        auto result = ctx.task.evaluate(ctx.model, eval_options);
+        last_eval = result.metrics;
+        nlohmann::ordered_json event{{"event", "eval"}, {"stage", ctx.stage}, {"epoch", epoch + 1}, {"step", step}};
+        for (auto& [k, v] : result.metrics.items()) event[k] = v;
+        ctx.log.write(event);
+        spdlog::info("{} epoch {} evaluation: {}", ctx.stage, epoch + 1, result.metrics.dump());
+        std::ostringstream rng_text;
+        rng_text << shuffle;
+        save_checkpoint(ctx.checkpoint_dir, {ctx.stage, epoch + 1, step, ctx.log.size(), rng_text.str()}, ctx.model,
+                        *optimizer, s.keep_checkpoints);
+    }
+    return last_eval;
+}
+
+}  // namespace cap::train

@@ -1,0 +1,31 @@
+#include "train/metrics_log.hpp"
+
+#include <stdexcept>
+
+namespace cap::train {
+
+MetricsLog::MetricsLog(std::filesystem::path file) : file_(std::move(file)) {
+    std::error_code ec;
+    size_ = std::filesystem::exists(file_, ec) ? std::filesystem::file_size(file_, ec) : 0;
+    out_.open(file_, std::ios::app | std::ios::binary);
+    if (!out_) throw std::runtime_error("cannot write " + file_.string());
+}
+
+void MetricsLog::write(const nlohmann::ordered_json& event) {
+    const std::string line = event.dump() + "\n";
+    out_ << line;
+    out_.flush();
+    if (!out_) throw std::runtime_error("cannot write " + file_.string());
+    size_ += line.size();
+}
+
+void MetricsLog::truncate(uint64_t size) {
+    out_.close();
+    std::error_code ec;
+    std::filesystem::resize_file(file_, size, ec);
+    if (ec) throw std::runtime_error("cannot truncate " + file_.string() + ": " + ec.message());
+    size_ = size;
+    out_.open(file_, std::ios::app | std::ios::binary);
+}
+
+}  // namespace cap::train
