@@ -11,7 +11,7 @@ CAP_PACKAGES=(
   g++ cmake ninja-build ccache binutils git
   libtorch-dev libopenblas0-pthread
   libboost-dev libtomlplusplus-dev libspdlog-dev doctest-dev libdlpack-dev
-  nlohmann-json3-dev libcli11-dev libssl-dev libutf8proc-dev
+  nlohmann-json3-dev libcli11-dev libssl-dev libutf8proc-dev libbenchmark-dev
 )
 
 install_missing_packages() {

@@ -48,6 +48,16 @@ int main(int argc, char** argv) {
     run->add_option("--resume", run_options.resume, "continue the run in this folder from its last checkpoint");
     add_overrides(run);
 
+    auto* eval = app.add_subcommand("eval", "evaluate a Hugging Face checkpoint on a task's dev data");
+    EvalCommand eval_options;
+    eval->add_option("--model", eval_options.model, "Hugging Face folder (dense, masked or compacted)")->required();
+    eval->add_option("--task", eval_options.task, "sst2, mnli, qqp, qnli, rte, mrpc, wnli, squad or synthetic")->required();
+    eval->add_option("--data", eval_options.data, "the task's data folder");
+    eval->add_option("--max-seq-length", eval_options.max_seq_length, "tokens per input")->capture_default_str()->check(CLI::Range(8, 4096));
+    eval->add_option("--doc-stride", eval_options.doc_stride, "SQuAD: tokens shared by consecutive windows")->capture_default_str()->check(CLI::Range(1, 4096));
+    eval->add_option("--batch-size", eval_options.batch_size, "examples per batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    eval->add_option("--out", eval_options.out, "write per-example predictions (JSON lines, input order) here");
+
     auto* check = app.add_subcommand("check-plugin", "load one plugin library and run its conformance checks");
     std::string plugin_file;
     std::vector<std::string> plugin_options;
@@ -74,6 +84,7 @@ int main(int argc, char** argv) {
         if (plugins->parsed()) return cmd_plugins(global, json);
         if (validate->parsed()) return cmd_validate(global, recipe, overrides);
         if (check->parsed()) return cmd_check_plugin(global, plugin_file, plugin_options);
+        if (eval->parsed()) return cmd_eval(eval_options);
         run_options.overrides = overrides;
         run_options.command_line.assign(argv, argv + argc);
         return cmd_run(global, run_options);

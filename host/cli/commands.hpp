@@ -28,6 +28,19 @@ struct RunOptions {
 // cap run --resume RUN_DIR: continue a killed run from its last checkpoint.
 int cmd_run(const GlobalOptions& global, const RunOptions& options);
 
+struct EvalCommand {
+    std::string model;           // Hugging Face folder
+    std::string task;
+    std::string data;
+    int64_t max_seq_length = 128;
+    int64_t doc_stride = 128;    // SQuAD
+    int64_t batch_size = 128;
+    std::string out;             // predictions as JSON lines; empty: none
+};
+
+// cap eval --model DIR --task NAME --data PATH: metrics as one JSON object.
+int cmd_eval(const EvalCommand& options);
+
 // cap check-plugin FILE.so: load one library and run its kind's conformance checks.
 int cmd_check_plugin(const GlobalOptions& global, const std::string& file,
                      const std::vector<std::string>& options);

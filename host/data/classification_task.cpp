@@ -123,8 +123,10 @@ Split encode_file(const std::filesystem::path& file, const GlueTaskSpec& spec, c
 std::unique_ptr<Task> make_glue_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
     const GlueTaskSpec* spec = find_glue_task(config.name);
     if (!spec) throw std::runtime_error("unknown GLUE task '" + config.name + "'");
-    Split train = encode_file(config.data / "train.tsv", *spec, tokenizer, config.max_seq_length,
-                              config.max_train_examples, "train");
+    Split train;
+    if (config.load_train)
+        train = encode_file(config.data / "train.tsv", *spec, tokenizer, config.max_seq_length,
+                            config.max_train_examples, "train");
     std::vector<Split> dev;
     for (size_t i = 0; i < spec->dev_files.size(); ++i)
         dev.push_back(encode_file(config.data / spec->dev_files[i], *spec, tokenizer, config.max_seq_length,

@@ -109,7 +109,8 @@ private:
 
 std::unique_ptr<Task> make_squad_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
     SquadWindowing windowing{config.max_seq_length, config.doc_stride, config.max_query_length};
-    auto train_examples = read_squad(find_json(config.data, "train"));
+    std::vector<SquadExample> train_examples;
+    if (config.load_train) train_examples = read_squad(find_json(config.data, "train"));
     if (config.max_train_examples > 0 && static_cast<int64_t>(train_examples.size()) > config.max_train_examples)
         train_examples.resize(static_cast<size_t>(config.max_train_examples));
     auto dev_examples = read_squad(find_json(config.data, "dev"));

@@ -17,6 +17,7 @@ struct TaskConfig {
     int64_t max_train_examples = 0;   // 0: all
     int64_t max_eval_examples = 0;    // 0: all
     uint64_t seed = 42;               // synthetic data
+    bool load_train = true;           // false: dev data only (evaluation)
 };
 
 std::vector<std::string> task_names();  // every name make_task accepts

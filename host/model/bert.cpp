@@ -27,6 +27,19 @@ std::string encoder_linear_name(int64_t layer, EncoderLinear which) {
     return "bert.encoder.layer." + std::to_string(layer) + "." + encoder_linear_path(which);
 }
 
+namespace {
+// A linear layer that may have no inputs (every head or FFN neuron of a layer pruned away):
+// LibTorch's default initialisation divides by the fan-in, so such a layer starts with one
+// input and then gets an empty weight. init_weights() sets the real values afterwards.
+torch::nn::Linear make_linear(int64_t in, int64_t out) {
+    if (in > 0) return torch::nn::Linear(in, out);
+    torch::nn::Linear linear(1, out);
+    torch::NoGradGuard no_grad;
+    linear->weight.set_data(at::empty({out, 0}));  // the registered parameter, now with no columns
+    return linear;
+}
+}  // namespace
+
 SelfAttentionImpl::SelfAttentionImpl(int64_t hidden, int64_t width) {
     query = register_module("query", torch::nn::Linear(hidden, width));
     key = register_module("key", torch::nn::Linear(hidden, width));
@@ -34,7 +47,7 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t hidden, int64_t width) {
 }
 
 DenseNormImpl::DenseNormImpl(int64_t in, int64_t out, double eps) {
-    dense = register_module("dense", torch::nn::Linear(in, out));
+    dense = register_module("dense", make_linear(in, out));
     norm = register_module("LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({out}).eps(eps)));
 }
 
@@ -43,7 +56,7 @@ AttentionImpl::AttentionImpl(int64_t hidden, int64_t heads_, int64_t head_dim, d
     output = register_module("output", DenseNorm(heads * head_dim, hidden, eps));
 }
 
-DenseImpl::DenseImpl(int64_t in, int64_t out) { dense = register_module("dense", torch::nn::Linear(in, out)); }
+DenseImpl::DenseImpl(int64_t in, int64_t out) { dense = register_module("dense", make_linear(in, out)); }
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c, int64_t index) {
     attention = register_module("attention", Attention(c.hidden_size, c.heads_in_layer(index), c.head_dim(),

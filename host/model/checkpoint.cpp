@@ -67,8 +67,8 @@ LoadReport assign_state(Bert& model, const std::vector<std::pair<std::string, at
         it->second.copy_(tensor);
         assigned.insert(key);
     }
-    for (auto& [key, value] : params)
-        if (!assigned.count(key)) report.missing.push_back(key);
+    for (auto& p : model->named_parameters())  // in the model's order, as Hugging Face lists them
+        if (!assigned.count(p.key())) report.missing.push_back(p.key());
     return report;
 }
 

@@ -38,8 +38,8 @@ void set_generator_state(const at::Tensor& state) {
 
 }  // namespace
 
-fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model::Bert& model,
-                         torch::optim::Optimizer& optimizer, int64_t keep) {
+fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model::Bert& model, const AdamW& optimizer,
+                         int64_t keep) {
     fs::create_directories(dir);
     const fs::path final_dir = dir / folder_name(state.stage, state.epoch);
     const fs::path tmp = dir / (".tmp-" + folder_name(state.stage, state.epoch));
@@ -48,7 +48,7 @@ fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model:
     std::vector<std::pair<std::string, at::Tensor>> tensors;
     for (auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
     model::write_safetensors(tmp / "model.safetensors", tensors);
-    torch::save(optimizer, (tmp / "optimizer.pt").string());
+    optimizer.save(tmp / "optimizer.safetensors");
     torch::save(generator_state(), (tmp / "rng.pt").string());
     nlohmann::ordered_json j{{"stage", state.stage},
                              {"epoch", state.epoch},
@@ -80,7 +80,7 @@ std::optional<fs::path> latest_checkpoint(const fs::path& dir, const std::string
     return *std::max_element(found.begin(), found.end());
 }
 
-TrainingState load_checkpoint(const fs::path& folder, model::Bert& model, torch::optim::Optimizer& optimizer) {
+TrainingState load_checkpoint(const fs::path& folder, model::Bert& model, AdamW& optimizer) {
     std::ifstream in(folder / "state.json");
     if (!in) throw std::runtime_error("checkpoint " + folder.string() + " has no state.json");
     nlohmann::json j;
@@ -95,7 +95,7 @@ TrainingState load_checkpoint(const fs::path& folder, model::Bert& model, torch:
     auto report = model::assign_state(model, weights, (folder / "model.safetensors").string());
     if (!report.missing.empty() || !report.unexpected.empty())
         throw std::runtime_error("checkpoint " + folder.string() + " does not match the model");
-    torch::load(optimizer, (folder / "optimizer.pt").string());
+    optimizer.load(folder / "optimizer.safetensors");
     at::Tensor rng;
     torch::load(rng, (folder / "rng.pt").string());
     set_generator_state(rng);

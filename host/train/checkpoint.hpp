@@ -9,9 +9,8 @@
 #include <optional>
 #include <string>
 
-#include <torch/optim/optimizer.h>
-
 #include "model/bert.hpp"
+#include "train/adamw.hpp"
 
 namespace cap::train {
 
@@ -26,13 +25,12 @@ struct TrainingState {
 // Writes <dir>/<stage>-e<epoch>/ atomically and removes older checkpoints of the stage beyond
 // `keep`. Returns the new folder.
 std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const TrainingState& state,
-                                      model::Bert& model, torch::optim::Optimizer& optimizer, int64_t keep);
+                                      model::Bert& model, const AdamW& optimizer, int64_t keep);
 
 // The newest complete checkpoint of `stage` under `dir`, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir, const std::string& stage);
 
 // Restores weights, optimizer state and LibTorch's generator from `folder`; returns the state.
-TrainingState load_checkpoint(const std::filesystem::path& folder, model::Bert& model,
-                              torch::optim::Optimizer& optimizer);
+TrainingState load_checkpoint(const std::filesystem::path& folder, model::Bert& model, AdamW& optimizer);
 
 }  // namespace cap::train

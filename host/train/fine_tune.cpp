@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
-#include <torch/types.h>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,7 +11,8 @@
 
 #include "plugin/host_services.hpp"
 #include "train/checkpoint.hpp"
-#include "train/optimizer.hpp"
+#include "train/adamw.hpp"
+#include "train/lr_schedule.hpp"
 
 namespace cap::train {
 
@@ -53,14 +52,14 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     const auto warmup = static_cast<int64_t>(std::ceil(s.warmup_ratio * total_steps));
 
     ctx.model->to(ctx.device);
-    auto optimizer = make_adamw(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon, warmup, total_steps});
+    AdamW optimizer(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon});
     LinearSchedule schedule(warmup, total_steps);
     std::mt19937_64 shuffle(host::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
     int64_t epoch = 0, step = 0;
     if (ctx.resume) {
         if (auto folder = latest_checkpoint(ctx.checkpoint_dir, ctx.stage)) {
-            TrainingState state = load_checkpoint(*folder, ctx.model, *optimizer);
+            TrainingState state = load_checkpoint(*folder, ctx.model, optimizer);
             epoch = state.epoch;
             step = state.step;
             std::istringstream(state.shuffle_rng) >> shuffle;
@@ -71,9 +70,6 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     spdlog::info("{}: {} examples, {} epochs of {} steps (batch {}), lr {} with {} warm-up steps", ctx.stage, n,
                  s.epochs, steps_per_epoch, s.batch_size, s.learning_rate, warmup);
 
-    std::vector<at::Tensor> params;
-    for (auto& p : ctx.model->parameters())
-        if (p.requires_grad()) params.push_back(p);
     data::EvalOptions eval_options{s.eval_batch_size, ctx.device, false};
     nlohmann::ordered_json last_eval;
     const auto stage_start = Clock::now();
@@ -91,12 +87,11 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
                                          order.begin() + static_cast<std::ptrdiff_t>(end));
             data::Batch batch = ctx.task.train_batch(indices).to(ctx.device);
             const double lr = s.learning_rate * schedule.factor(step);
-            set_learning_rate(*optimizer, lr);
-            optimizer->zero_grad();
+            optimizer.set_learning_rate(lr);
+            optimizer.zero_grad();
             at::Tensor loss = task_loss(ctx.task, ctx.model->forward(batch.inputs), batch);
             loss.backward();
-            if (s.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, s.max_grad_norm);
-            optimizer->step();
+            optimizer.step(s.max_grad_norm);
             ++step;
             window_loss += loss.item<double>();
             ++window_steps;
@@ -130,7 +125,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
         std::ostringstream rng_text;
         rng_text << shuffle;
         save_checkpoint(ctx.checkpoint_dir, {ctx.stage, epoch + 1, step, ctx.log.size(), rng_text.str()}, ctx.model,
-                        *optimizer, s.keep_checkpoints);
+                        optimizer, s.keep_checkpoints);
     }
     return last_eval;
 }
