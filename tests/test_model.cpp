@@ -11,6 +11,7 @@
 #include "model/compaction.hpp"
 #include "model/safetensors.hpp"
 #include "model/torch_state_dict.hpp"
+#include "model/weight_masks.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
 #include "text/encoding.hpp"
@@ -280,4 +281,45 @@ TEST_CASE("model: safetensors round-trips float32 and reads float16 and bfloat16
     CHECK((back.tensors[1].second.scalar_type() == at::kFloat));
     CHECK(at::allclose(back.tensors[1].second, a, 1e-2, 1e-2));
     CHECK(at::allclose(back.tensors[2].second, a, 2e-2, 2e-2));
+}
+
+TEST_CASE("model: learnable scores binarise forward and get the straight-through gradient") {
+    auto m = make_model();
+    auto batch = random_batch();
+    WeightMasks masks(m);
+    REQUIRE(masks.slots().size() == 12);  // 2 layers x 6 linears
+    CHECK(masks.slots()[4].name == "bert.encoder.layer.0.intermediate.dense");
+    masks.create_scores(0.0);
+    at::manual_seed(4);
+    for (auto& s : masks.slots()) s.scores.data().normal_();
+    // keep the top half of every matrix
+    masks.binarize([](const std::vector<at::Tensor>& scores) {
+        std::vector<at::Tensor> out;
+        for (const auto& s : scores) {
+            at::Tensor m = at::zeros_like(s);
+            m.view(-1).index_fill_(0, std::get<1>(s.flatten().topk(s.numel() / 2)), 1.0);
+            out.push_back(m);
+        }
+        return out;
+    });
+    CHECK(masks.kept_fraction() == doctest::Approx(0.5));
+    WeightTransform hook = masks.transform();
+    ForwardOptions o;
+    o.weights = &hook;
+    at::Tensor loss = at::cross_entropy_loss(m->forward(batch, o).logits, at::tensor({0L, 1L, 1L}));
+    loss.backward();
+    // dL/dS == dL/dW' * W, and dL/dW == dL/dW' * M.
+    const auto& slot = masks.slots()[4];
+    at::Tensor weight = m->linear_weight(0, EncoderLinear::kIntermediate);
+    REQUIRE(slot.scores.grad().defined());
+    at::Tensor grad_effective = weight.grad() / slot.mask;  // where M = 1
+    at::Tensor kept = slot.mask > 0;
+    CHECK(at::allclose(slot.scores.grad().masked_select(kept), (grad_effective * weight).masked_select(kept), 1e-4, 1e-7));
+    CHECK(weight.grad().masked_select(~kept).abs().max().item<double>() == 0.0);
+    CHECK(slot.scores.grad().masked_select(~kept).abs().sum().item<double>() > 0);  // pruned weights still learn
+    // The masked forward equals the weights zeroed where M = 0.
+    torch::NoGradGuard no_grad;
+    at::Tensor via_hook = m->forward(batch, o).logits;
+    for (const auto& s : masks.slots()) m->linear_weight(s.layer, s.which).mul_(s.mask);
+    CHECK(at::allclose(m->forward(batch).logits, via_hook, 0, 1e-5));
 }
