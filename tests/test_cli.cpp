@@ -20,7 +20,8 @@ TEST_CASE("cli: run quickstart writes the manifest, the log and the schedule tra
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK(r.output.find("finished") != std::string::npos);
-    for (const char* f : {"manifest.json", "run.log", "schedule.json"}) CHECK(fs::exists(out / f));
+    for (const char* f : {"manifest.json", "run.log", "schedule.json", "masks.safetensors", "final/config.json"})
+        CHECK(fs::exists(out / f));
     for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().string().find(".tmp") == std::string::npos);
 
     auto m = nlohmann::json::parse(cap::test::read_text(out / "manifest.json"));
@@ -29,7 +30,7 @@ TEST_CASE("cli: run quickstart writes the manifest, the log and the schedule tra
     CHECK(m["resolved"]["schedule"]["percents"] == std::vector<double>{25, 50});
     CHECK(m["libtorch_version"].get<std::string>().rfind("1.", 0) == 0);
     CHECK(m["threads"].get<int>() >= 1);
-    REQUIRE(m["plugins"].size() == 2);  // backend and schedule
+    REQUIRE(m["plugins"].size() == 7);  // backend, criterion, schedule, prc, snc, fic, kd
     for (const auto& p : m["plugins"]) {
         CHECK(p["abi"] == "1.0");
         CHECK(p["sha256"] == cap::util::sha256_file(p["path"].get<std::string>()));

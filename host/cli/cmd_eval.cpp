@@ -41,7 +41,9 @@ int cmd_eval(const EvalCommand& options) {
         if (config.name != "synthetic") tokenizer.emplace(text::Vocabulary::load(vocab));
         auto task = data::make_task(config, tokenizer ? &*tokenizer : nullptr);
         auto loaded = model::load_pretrained(options.model, task->head(), task->labels());
-        data::EvalOptions eval{options.batch_size, at::kCPU, !options.out.empty()};
+        data::EvalOptions eval;
+        eval.batch_size = options.batch_size;
+        eval.predictions = !options.out.empty();
         auto result = task->evaluate(loaded.model, eval);
         if (!options.out.empty()) {
             std::string lines;

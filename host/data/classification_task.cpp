@@ -66,7 +66,7 @@ public:
                 std::vector<const Encoded*> rows;
                 for (size_t k = start; k < end; ++k) rows.push_back(&split.inputs[order[k]]);
                 Batch b = collate(rows, pad_id_).to(options.device);
-                at::Tensor logits = model->forward(b.inputs).logits.to(at::kCPU);
+                at::Tensor logits = model->forward(b.inputs, eval_forward(options)).logits.to(at::kCPU);
                 at::Tensor best = logits.argmax(1);
                 for (size_t k = start; k < end; ++k) {
                     predictions[order[k]] = best[static_cast<int64_t>(k - start)].item<int64_t>();

@@ -76,7 +76,7 @@ public:
             std::vector<const Encoded*> rows;
             for (size_t k = begin; k < end; ++k) rows.push_back(&dev_[order[k]].input);
             Batch b = collate(rows, pad_id_).to(options.device);
-            auto out = model->forward(b.inputs);
+            auto out = model->forward(b.inputs, eval_forward(options));
             at::Tensor s = out.start_logits.to(at::kCPU), e = out.end_logits.to(at::kCPU);
             for (size_t k = begin; k < end; ++k) {
                 starts[order[k]] = s[static_cast<int64_t>(k - begin)];

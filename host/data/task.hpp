@@ -21,6 +21,7 @@ struct EvalOptions {
     int64_t batch_size = 128;
     at::Device device = at::kCPU;
     bool predictions = false;         // also return one JSON object per example, in input order
+    model::ForwardOptions forward;    // masks of a pruned model (representation is ignored)
 };
 
 struct EvalResult {
@@ -42,6 +43,13 @@ public:
     // The metric to report first and to compare runs by, e.g. "accuracy" or "f1".
     virtual std::string main_metric() const = 0;
 };
+
+// The forward options evaluation runs with: the caller's masks, no representation.
+inline model::ForwardOptions eval_forward(const EvalOptions& options) {
+    model::ForwardOptions f = options.forward;
+    f.representation = model::Pooling::kNone;
+    return f;
+}
 
 // Reads (or generates) the task's data. The tokenizer is required for text tasks and ignored
 // by the synthetic one. Throws std::runtime_error naming the file and line of bad input.

@@ -96,4 +96,31 @@ Bert compact(Bert& model, const at::Tensor& head_mask_in, const at::Tensor& ffn_
     return small;
 }
 
+void zero_pruned_weights(Bert& model, const at::Tensor& head_mask, const at::Tensor& ffn_mask) {
+    const BertConfig& c = model->config();
+    if (!c.pruned_heads.empty() || !c.intermediate_sizes.empty())
+        throw std::invalid_argument("zero_pruned_weights() needs an uncompacted model");
+    const int64_t hd = c.head_dim();
+    torch::NoGradGuard no_grad;
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+        auto& layer = model->layer(l);
+        if (head_mask.defined()) {
+            // One 0/1 factor per row of Q/K/V (and per column of the output), head by head.
+            at::Tensor keep = head_mask[l].detach().to(at::kCPU).to(at::kFloat).repeat_interleave(hd);
+            keep = keep.to(layer.attention->self->query->weight.device());
+            for (auto& lin : {layer.attention->self->query, layer.attention->self->key, layer.attention->self->value}) {
+                lin->weight.mul_(keep.unsqueeze(1));
+                lin->bias.mul_(keep);
+            }
+            layer.attention->output->dense->weight.mul_(keep.unsqueeze(0));
+        }
+        if (ffn_mask.defined()) {
+            at::Tensor keep = ffn_mask[l].detach().to(layer.intermediate->dense->weight.device()).to(at::kFloat);
+            layer.intermediate->dense->weight.mul_(keep.unsqueeze(1));
+            layer.intermediate->dense->bias.mul_(keep);
+            layer.output->dense->weight.mul_(keep.unsqueeze(0));
+        }
+    }
+}
+
 }  // namespace cap::model

@@ -13,4 +13,10 @@ namespace cap::model {
 // Either may be undefined (nothing of that kind removed). Returns a new model in eval mode.
 Bert compact(Bert& model, const at::Tensor& head_mask, const at::Tensor& ffn_mask);
 
+// In place: zeroes the weights a mask removes (a pruned head's query, key and value rows and
+// biases and its columns of the attention output; a pruned neuron's intermediate row and bias
+// and its column of the FFN output), so the dense model computes what the masked one does and
+// loads anywhere. Same mask shapes as compact(); the model must not be compacted already.
+void zero_pruned_weights(Bert& model, const at::Tensor& head_mask, const at::Tensor& ffn_mask);
+
 }  // namespace cap::model

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <climits>
+#include <map>
 #include <fstream>
 
 #include "recipe/schema_check.hpp"
@@ -66,8 +67,8 @@ std::vector<OptionSpec> task_schema() {
             length, stride, query, train, eval};
 }
 
-std::vector<OptionSpec> finetune_schema() {
-    const train::FineTuneSettings d;
+// [finetune] and the training keys of [prune] (which has no epochs: the schedule says).
+std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, bool with_epochs) {
     auto positive_int = [&](const char* name, int64_t def, const char* doc) {
         auto s = spec(name, CAP_OPTION_INT, def, doc);
         s.min = 1;
@@ -79,8 +80,9 @@ std::vector<OptionSpec> finetune_schema() {
         s.max = hi;
         return s;
     };
-    return {positive_int("batch_size", d.batch_size, "training examples per step"),
-            ranged("epochs", d.epochs, 1e-6, 1e6, "training epochs (fractions allowed)"),
+    std::vector<OptionSpec> out{positive_int("batch_size", d.batch_size, "training examples per step")};
+    if (with_epochs) out.push_back(ranged("epochs", d.epochs, 1e-6, 1e6, "training epochs (fractions allowed)"));
+    for (auto& s : std::vector<OptionSpec>{
             ranged("learning_rate", d.learning_rate, 0, 10, "AdamW learning rate at the end of warm-up"),
             ranged("weight_decay", d.weight_decay, 0, 10, "AdamW weight decay (not on biases and LayerNorm)"),
             ranged("warmup_ratio", d.warmup_ratio, 0, 1, "fraction of steps with a rising learning rate"),
@@ -88,17 +90,47 @@ std::vector<OptionSpec> finetune_schema() {
             ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
             positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
             positive_int("log_every", d.log_every, "steps between progress lines"),
-            positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")};
+            positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")})
+        out.push_back(std::move(s));
+    return out;
 }
 
-cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate) {
-    cap_model_shape s{};
-    s.struct_size = sizeof(s);
-    s.num_layers = layers;
-    s.num_heads = heads;
-    s.hidden_size = hidden;
-    s.intermediate_size = intermediate;
-    return s;
+std::vector<OptionSpec> prune_schema() {
+    const train::PruneSettings d;
+    auto out = training_schema(d.train, false);
+    auto ce = spec("ce_weight", CAP_OPTION_FLOAT, d.ce_weight, "weight of cross-entropy (distillation has its own)");
+    ce.min = 0;
+    auto rep = spec("representation", CAP_OPTION_STRING, d.representation,
+                    "what contrastive modules compare: cls (pooler output; [CLS] for QA) or mean (token mean)");
+    rep.choices = {"cls", "mean"};
+    auto subset = spec("importance_subset", CAP_OPTION_FLOAT, d.importance_subset,
+                       "fraction of the training set (its first examples) the importance pass reads");
+    subset.min = 1e-9;
+    subset.max = 1;
+    auto batch = spec("importance_batch_size", CAP_OPTION_INT, d.importance_batch_size, "examples per importance batch");
+    batch.min = 1;
+    out.push_back(ce);
+    out.push_back(rep);
+    out.push_back(subset);
+    out.push_back(batch);
+    out.push_back(spec("save_masked", CAP_OPTION_BOOL, d.save_masked,
+                       "also save final-masked/: the dense model with pruned weights zeroed (loads anywhere)"));
+    return out;
+}
+
+void read_training(std::map<std::string, host::OptionValue>& v, train::FineTuneSettings& f) {
+    auto num = [&](const char* k, double& out) { if (v.count(k)) out = std::get<double>(v[k]); };
+    auto whole = [&](const char* k, int64_t& out) { if (v.count(k)) out = std::get<int64_t>(v[k]); };
+    whole("batch_size", f.batch_size);
+    num("epochs", f.epochs);
+    num("learning_rate", f.learning_rate);
+    num("weight_decay", f.weight_decay);
+    num("warmup_ratio", f.warmup_ratio);
+    num("max_grad_norm", f.max_grad_norm);
+    num("adam_epsilon", f.adam_epsilon);
+    whole("eval_batch_size", f.eval_batch_size);
+    whole("log_every", f.log_every);
+    whole("keep_checkpoints", f.keep_checkpoints);
 }
 
 // Letters, digits, '.', '_' and '-': the name becomes a folder under runs/.
@@ -123,6 +155,16 @@ fs::path resolve_folder(const std::string& value, const Origin& origin) {
 }
 
 }  // namespace
+
+cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate) {
+    cap_model_shape s{};
+    s.struct_size = sizeof(s);
+    s.num_layers = layers;
+    s.num_heads = heads;
+    s.hidden_size = hidden;
+    s.intermediate_size = intermediate;
+    return s;
+}
 
 Node table_or_empty(const Node& root, const std::string& key, std::vector<Diagnostic>& errors) {
     const Entry* e = root.entry(key);
@@ -240,20 +282,19 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
     }
     if (root.find("finetune")) {
         const Node table = table_or_empty(root, "finetune", errors);
-        auto v = check_table(table, finetune_schema(), "", "[finetune]", {}, errors);
-        auto& f = t.finetune;
-        auto num = [&](const char* k, double& out) { if (v.count(k)) out = std::get<double>(v[k]); };
-        auto whole = [&](const char* k, int64_t& out) { if (v.count(k)) out = std::get<int64_t>(v[k]); };
-        whole("batch_size", f.batch_size);
-        num("epochs", f.epochs);
-        num("learning_rate", f.learning_rate);
-        num("weight_decay", f.weight_decay);
-        num("warmup_ratio", f.warmup_ratio);
-        num("max_grad_norm", f.max_grad_norm);
-        num("adam_epsilon", f.adam_epsilon);
-        whole("eval_batch_size", f.eval_batch_size);
-        whole("log_every", f.log_every);
-        whole("keep_checkpoints", f.keep_checkpoints);
+        auto v = check_table(table, training_schema(train::FineTuneSettings{}, true), "", "[finetune]", {}, errors);
+        read_training(v, t.finetune);
+    }
+    if (root.find("prune")) {
+        const Node table = table_or_empty(root, "prune", errors);
+        auto v = check_table(table, prune_schema(), "", "[prune]", {}, errors);
+        auto& p = t.prune;
+        read_training(v, p.train);
+        if (v.count("ce_weight")) p.ce_weight = std::get<double>(v["ce_weight"]);
+        if (v.count("representation")) p.representation = std::get<std::string>(v["representation"]);
+        if (v.count("importance_subset")) p.importance_subset = std::get<double>(v["importance_subset"]);
+        if (v.count("importance_batch_size")) p.importance_batch_size = std::get<int64_t>(v["importance_batch_size"]);
+        if (v.count("save_masked")) p.save_masked = std::get<bool>(v["save_masked"]);
     }
 
     const Node limits = table_or_empty(root, "constraints", errors);

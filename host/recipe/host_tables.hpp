@@ -1,4 +1,5 @@
-// The recipe tables cap itself defines: [run], [model], [constraints], [task] and [finetune]. Their keys are
+// The recipe tables cap itself defines: [run], [model], [constraints], [task], [finetune] and
+// [prune]. Their keys are
 // checked like a plugin's options (same messages, same origins), plus the checks that need
 // more than a schema: a run name usable as a folder name, a model folder with a config.json,
 // constraints that fit the model.
@@ -32,6 +33,7 @@ struct HostTables {
     cap_constraints constraints{};
     std::optional<data::TaskConfig> task;   // absent: the run trains nothing
     train::FineTuneSettings finetune;
+    train::PruneSettings prune;
 };
 
 // The table `key` of `root`, or an empty table standing at the top of the recipe when absent.
@@ -40,6 +42,8 @@ Node table_or_empty(const Node& root, const std::string& key, std::vector<Diagno
 
 // Checks [run], [model] and [constraints]; `default_name` names a run whose recipe gives none.
 HostTables check_host_tables(const Node& root, const std::string& default_name, std::vector<Diagnostic>& errors);
+
+cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate);
 
 // The encoder shape of a Hugging Face folder, from its config.json; "" problem when fine.
 bool read_model_shape(const std::filesystem::path& folder, cap_model_shape& shape, std::string& problem);

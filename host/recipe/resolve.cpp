@@ -18,8 +18,8 @@ namespace cap::recipe {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"run",       "model",    "task",        "finetune", "constraints",
-                                            "backend",   "criterion", "schedule", "contrastive", "distill"};
+const std::vector<std::string> kTopLevel = {"run",       "model",    "task",        "finetune", "prune",
+                                            "constraints", "backend",   "criterion", "schedule", "contrastive", "distill"};
 
 struct PluginTable {
     std::string section;
@@ -226,6 +226,19 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
                      {"learning_rate", finetune.learning_rate}, {"weight_decay", finetune.weight_decay},
                      {"warmup_ratio", finetune.warmup_ratio},   {"max_grad_norm", finetune.max_grad_norm},
                      {"adam_epsilon", finetune.adam_epsilon},   {"eval_batch_size", finetune.eval_batch_size}};
+    const auto& t = prune.train;
+    j["prune"] = {{"batch_size", t.batch_size},
+                  {"learning_rate", t.learning_rate},
+                  {"weight_decay", t.weight_decay},
+                  {"warmup_ratio", t.warmup_ratio},
+                  {"max_grad_norm", t.max_grad_norm},
+                  {"adam_epsilon", t.adam_epsilon},
+                  {"eval_batch_size", t.eval_batch_size},
+                  {"ce_weight", prune.ce_weight},
+                  {"representation", prune.representation},
+                  {"importance_subset", prune.importance_subset},
+                  {"importance_batch_size", prune.importance_batch_size},
+                  {"save_masked", prune.save_masked}};
     auto plugin_json = [](const PluginUse& use) {
         nlohmann::ordered_json p;
         p["plugin"] = use.plugin->name();
@@ -261,6 +274,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     r.constraints = host.constraints;
     r.task = host.task;
     r.finetune = host.finetune;
+    r.prune = host.prune;
     host::set_run_seed(r.seed);  // plugins created below see the run's seed
 
     if (auto b = resolve_backend(table_or_empty(root, "backend", errors), registry, r.backend_choice, errors))

@@ -8,6 +8,8 @@
 //                  teacher: a fine-tuned Hugging Face folder (optional)
 //   [task]         name, data, max_seq_length, doc_stride, max_query_length, max_*_examples
 //   [finetune]     batch_size, epochs, learning_rate, weight_decay, warmup_ratio, ... (the teacher)
+//   [prune]        the same training keys (no epochs) for the pruning stages, ce_weight,
+//                  representation, importance_subset, importance_batch_size, save_masked
 //   [constraints]  min_heads_per_layer
 //   [backend]      plugin = "auto" | "cpu" | "cuda" | ...; other keys go to the backend plugin
 //                  ("auto": cuda when it validates and is available with those keys, else cpu)
@@ -46,6 +48,7 @@ struct ResolvedRecipe {
     cap_constraints constraints{};
     std::optional<data::TaskConfig> task;
     train::FineTuneSettings finetune;
+    train::PruneSettings prune;
     PluginUse backend;
     std::string backend_choice;       // why this backend ("auto: cuda unavailable (...)")
     std::optional<PluginUse> criterion, schedule, distill;

@@ -13,6 +13,17 @@ std::string format(const char* fmt, double a, double b, double c, double d, doub
 }
 }  // namespace
 
+cap_progress progress_at(int64_t step, int64_t total_steps, int64_t steps_per_epoch) {
+    cap_progress p{};
+    p.struct_size = sizeof(p);
+    p.step = step;
+    p.total_steps = total_steps;
+    p.steps_per_epoch = steps_per_epoch;
+    p.epoch = step / steps_per_epoch;
+    p.total_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+    return p;
+}
+
 ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_model_shape& shape,
                              const cap_constraints& constraints, int64_t steps_per_epoch) {
     schedule.bind(shape, constraints);
@@ -51,7 +62,6 @@ ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_mod
                                  s.retrain_epochs));
     }
     if (stages.empty()) total_epochs = 10;  // continuous schedules: a nominal 10-epoch run
-    const int64_t epochs = static_cast<int64_t>(std::ceil(total_epochs));
     const int64_t total_steps = std::max<int64_t>(1, std::llround(total_epochs * steps_per_epoch));
 
     // Sample the first step of every stage, plus ten evenly spaced steps.
@@ -68,13 +78,7 @@ ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_mod
     j["total_steps"] = total_steps;
     j["points"] = nlohmann::ordered_json::array();
     for (int64_t step : steps) {
-        cap_progress p{};
-        p.struct_size = sizeof(p);
-        p.step = step;
-        p.total_steps = total_steps;
-        p.steps_per_epoch = steps_per_epoch;
-        p.epoch = step / steps_per_epoch;
-        p.total_epochs = epochs;
+        const cap_progress p = progress_at(step, total_steps, steps_per_epoch);
         const auto point = schedule.at(p);
         j["points"].push_back({{"step", step},
                                {"epoch", p.epoch},

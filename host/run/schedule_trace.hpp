@@ -8,6 +8,9 @@
 
 namespace cap::run {
 
+// Where training is at optimizer step `step` of `total_steps`, epochs of `steps_per_epoch`.
+cap_progress progress_at(int64_t step, int64_t total_steps, int64_t steps_per_epoch);
+
 struct ScheduleTrace {
     nlohmann::ordered_json json;  // written to schedule.json
     std::vector<std::string> lines;  // a table for the log

@@ -16,7 +16,9 @@ namespace {
 
 nlohmann::ordered_json evaluate(const data::Task& task, model::Bert& model, const recipe::ResolvedRecipe& r,
                                 const at::Device& device) {
-    data::EvalOptions options{r.finetune.eval_batch_size, device, false};
+    data::EvalOptions options;
+    options.batch_size = r.finetune.eval_batch_size;
+    options.device = device;
     return task.evaluate(model, options).metrics;
 }
 
@@ -53,7 +55,7 @@ Teacher prepare_teacher(const recipe::ResolvedRecipe& r, const data::Task& task,
     at::manual_seed(r.seed);
     ModelSource source = load_model(r.model.pretrained, r.model.folder, task.head(), task.labels());
     t.model = source.model;
-    train::StageContext stage{task, t.model, device, run_dir / "checkpoints", log, "finetune", r.seed, resume};
+    train::StageContext stage{task, t.model, device, run_dir / "checkpoints", log, "finetune", r.seed, resume, {}, {}};
     t.metrics = train::fine_tune(stage, r.finetune);
     if (t.metrics.empty()) t.metrics = evaluate(task, t.model, r, device);
     const fs::path tmp = run_dir / ".tmp-teacher";

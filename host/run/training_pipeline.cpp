@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cap/plugin_torch.hpp"
+#include "run/structured_pruning.hpp"
 #include "run/teacher_stage.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 #include "util/atomic_file.hpp"
@@ -31,6 +32,16 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
     summary["task"] = task->name();
     summary["main_metric"] = task->main_metric();
     summary["teacher"] = {{"model", teacher.folder.string()}, {"metrics", teacher.metrics}};
+    if (r.criterion && r.schedule) {
+        if (resume)
+            spdlog::warn("--resume: the teacher is reused, but pruning stages cannot continue mid-way: they start "
+                         "again from stage 0 (events of the interrupted stages stay in metrics.jsonl before the "
+                         "'resume' event)");
+        auto pruning = run_structured_pruning(r, *task, teacher, context, run_dir, log);
+        for (auto& [k, v] : pruning.items()) summary[k] = v;
+    } else if (r.criterion || r.schedule) {
+        spdlog::warn("pruning needs both a [criterion] and a [schedule]: only the teacher was trained");
+    }
     util::write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
 }
 

@@ -57,7 +57,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     std::mt19937_64 shuffle(host::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
     int64_t epoch = 0, step = 0;
-    if (ctx.resume) {
+    if (ctx.resume && ctx.checkpoints) {
         if (auto folder = latest_checkpoint(ctx.checkpoint_dir, ctx.stage)) {
             TrainingState state = load_checkpoint(*folder, ctx.model, optimizer);
             epoch = state.epoch;
@@ -70,7 +70,13 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     spdlog::info("{}: {} examples, {} epochs of {} steps (batch {}), lr {} with {} warm-up steps", ctx.stage, n,
                  s.epochs, steps_per_epoch, s.batch_size, s.learning_rate, warmup);
 
-    data::EvalOptions eval_options{s.eval_batch_size, ctx.device, false};
+    data::EvalOptions eval_options{s.eval_batch_size, ctx.device, false, ctx.eval_forward};
+    auto event = [&](const char* kind, int64_t ep, int64_t st) {
+        nlohmann::ordered_json e{{"event", kind}, {"stage", ctx.stage}, {"epoch", ep}, {"step", ctx.step_offset + st}};
+        for (auto& [k, v] : ctx.event_fields.items()) e[k] = v;
+        return e;
+    };
+    std::vector<std::pair<std::string, double>> window_terms;
     nlohmann::ordered_json last_eval;
     const auto stage_start = Clock::now();
     const int64_t first_step = step;
@@ -89,11 +95,21 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
             const double lr = s.learning_rate * schedule.factor(step);
             optimizer.set_learning_rate(lr);
             optimizer.zero_grad();
-            at::Tensor loss = task_loss(ctx.task, ctx.model->forward(batch.inputs), batch);
-            loss.backward();
+            StepLoss loss;
+            if (ctx.step_loss) {
+                loss = ctx.step_loss(batch, ctx.step_offset + step);
+            } else {
+                loss.loss = task_loss(ctx.task, ctx.model->forward(batch.inputs), batch);
+                loss.value = loss.loss.item<double>();
+            }
+            loss.loss.backward();
             optimizer.step(s.max_grad_norm);
             ++step;
-            window_loss += loss.item<double>();
+            window_loss += loss.value;
+            if (window_terms.empty()) window_terms = loss.terms;
+            else
+                for (size_t t = 0; t < loss.terms.size() && t < window_terms.size(); ++t)
+                    window_terms[t].second += loss.terms[t].second;
             ++window_steps;
             window_examples += batch.examples;
             if (step % s.log_every == 0 || step == total_steps) {
@@ -104,13 +120,13 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
                 spdlog::info("{} epoch {}/{} step {}/{} loss {:.4f} lr {:.3g} {:.1f} examples/s, {} left", ctx.stage,
                              epoch + 1, epochs, step, total_steps, window_loss / window_steps, lr, rate,
                              duration_text(per_step * double(total_steps - step)));
-                ctx.log.write({{"event", "train"},
-                               {"stage", ctx.stage},
-                               {"epoch", epoch + 1},
-                               {"step", step},
-                               {"loss", window_loss / window_steps},
-                               {"learning_rate", lr},
-                               {"examples_per_second", rate}});
+                auto e = event("train", epoch + 1, step);
+                e["loss"] = window_loss / window_steps;
+                for (const auto& [name, sum] : window_terms) e[name] = sum / window_steps;
+                e["learning_rate"] = lr;
+                e["examples_per_second"] = rate;
+                ctx.log.write(e);
+                window_terms.clear();
                 window_loss = 0;
                 window_steps = window_examples = 0;
                 window_start = Clock::now();
@@ -118,10 +134,11 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
         }
         auto result = ctx.task.evaluate(ctx.model, eval_options);
         last_eval = result.metrics;
-        nlohmann::ordered_json event{{"event", "eval"}, {"stage", ctx.stage}, {"epoch", epoch + 1}, {"step", step}};
-        for (auto& [k, v] : result.metrics.items()) event[k] = v;
-        ctx.log.write(event);
+        auto e = event("eval", epoch + 1, step);
+        for (auto& [k, v] : result.metrics.items()) e[k] = v;
+        ctx.log.write(e);
         spdlog::info("{} epoch {} evaluation: {}", ctx.stage, epoch + 1, result.metrics.dump());
+        if (!ctx.checkpoints) continue;
         std::ostringstream rng_text;
         rng_text << shuffle;
         save_checkpoint(ctx.checkpoint_dir, {ctx.stage, epoch + 1, step, ctx.log.size(), rng_text.str()}, ctx.model,

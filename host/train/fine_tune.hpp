@@ -4,6 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,16 @@
 
 namespace cap::train {
 
+// One training step's loss: `loss` is what backward() runs on (it may be a surrogate whose
+// gradient is right but whose value is not), `value` the loss itself, `terms` its parts.
+struct StepLoss {
+    at::Tensor loss;
+    double value = 0;
+    std::vector<std::pair<std::string, double>> terms;
+};
+// Forward and loss of one batch at run-wide optimizer step `step`.
+using StepLossFn = std::function<StepLoss(const data::Batch& batch, int64_t step)>;
+
 struct StageContext {
     const data::Task& task;
     model::Bert& model;
@@ -24,6 +37,11 @@ struct StageContext {
     std::string stage;             // names checkpoints and metrics events
     uint64_t seed;
     bool resume = false;           // continue from the stage's newest checkpoint, if any
+    StepLossFn step_loss;          // empty: the task's cross-entropy on a plain forward pass
+    model::ForwardOptions eval_forward;  // masks to evaluate with
+    int64_t step_offset = 0;       // optimizer steps taken by earlier stages of the run
+    bool checkpoints = true;       // save (and resume from) a checkpoint after every epoch
+    nlohmann::ordered_json event_fields = nlohmann::ordered_json::object();  // added to every event
 };
 
 // The task's training loss: cross-entropy, or for spans the mean of start and end cross-entropy.

@@ -1,7 +1,9 @@
-// What the recipe's [finetune] table sets (kept free of LibTorch so recipe code stays light).
+// What the recipe's [finetune] and [prune] tables set (kept free of LibTorch so recipe code
+// stays light).
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace cap::train {
 
@@ -16,6 +18,24 @@ struct FineTuneSettings {
     int64_t eval_batch_size = 128;
     int64_t log_every = 50;        // steps between progress lines
     int64_t keep_checkpoints = 1;
+};
+
+// Training while pruning (CAP-f's retraining stages) and the importance pass. The defaults are
+// the reference's S/run_glue.sh; epochs per stage come from the schedule, not from here.
+struct PruneSettings {
+    FineTuneSettings train = [] {
+        FineTuneSettings t;
+        t.batch_size = 16;
+        t.learning_rate = 2e-5;
+        t.weight_decay = 0.01;
+        t.warmup_ratio = 0.1;
+        return t;
+    }();
+    double ce_weight = 0.1;               // cross-entropy's weight next to distillation
+    std::string representation = "cls";   // what the contrastive modules compare: "cls" or "mean"
+    double importance_subset = 1.0;       // fraction of the training set the importance pass reads
+    int64_t importance_batch_size = 16;
+    bool save_masked = true;              // also save the dense model with pruned weights zeroed
 };
 
 }  // namespace cap::train

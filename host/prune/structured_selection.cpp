@@ -1,0 +1,131 @@
+#include "prune/structured_selection.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "cap/plugin_torch.hpp"
+
+namespace cap::prune {
+
+model::ForwardOptions StructuredMasks::forward() const {
+    model::ForwardOptions f;
+    f.head_mask = heads;
+    f.ffn_mask = ffn;
+    return f;
+}
+
+int64_t StructuredMasks::pruned_heads() const { return (heads == 0).sum().item<int64_t>(); }
+int64_t StructuredMasks::pruned_neurons() const { return (ffn == 0).sum().item<int64_t>(); }
+
+namespace {
+
+// The two groups a structured criterion sees, with views that live as long as this object.
+class UnitGroups {
+public:
+    UnitGroups(const at::Tensor& heads, const at::Tensor& ffn, const at::Tensor& head_grad, const at::Tensor& ffn_grad)
+        : tensors_{heads.contiguous(), ffn.contiguous(), head_grad, ffn_grad} {
+        for (auto& t : tensors_)
+            if (t.defined()) t = t.contiguous();
+        for (size_t i = 0; i < 4; ++i)
+            if (tensors_[i].defined()) views_[i] = cap::to_dl(tensors_[i]);
+        make(0, "heads", CAP_UNITS_HEADS);
+        make(1, "ffn", CAP_UNITS_FFN_NEURONS);
+    }
+    const std::vector<const cap_unit_group*>& groups() const { return pointers_; }
+
+private:
+    void make(size_t i, const char* name, cap_unit_kind kind) {
+        cap_unit_group& g = groups_[i];
+        g = {};
+        g.struct_size = sizeof(g);
+        g.name = name;
+        g.unit_kind = kind;
+        g.layer = -1;
+        g.mask = &views_[i];
+        g.mask_grad = tensors_[i + 2].defined() ? &views_[i + 2] : nullptr;
+        pointers_.push_back(&g);
+    }
+    std::array<at::Tensor, 4> tensors_;
+    std::array<DLTensor, 4> views_{};
+    std::array<cap_unit_group, 2> groups_{};
+    std::vector<const cap_unit_group*> pointers_;
+};
+
+// Refuses masks that are not 0/1, of the wrong shape, or that bring a pruned unit back.
+void check_masks(const at::Tensor& before, const at::Tensor& after, const char* what) {
+    if (!after.sizes().equals(before.sizes())) throw std::runtime_error(std::string("criterion returned a ") + what + " mask of the wrong shape");
+    if (!((after == 0) | (after == 1)).all().item<bool>())
+        throw std::runtime_error(std::string("criterion returned a ") + what + " mask with values other than 0 and 1");
+    if (((before == 0) & (after != 0)).any().item<bool>())
+        throw std::runtime_error(std::string("criterion brought pruned ") + what + " back (units pruned before stay pruned)");
+}
+
+}  // namespace
+
+SelectionResult select_structured(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,
+                                  const Objective& objective, const StructuredMasks& current, const cap_selection& selection,
+                                  const ImportancePass& pass, const cap_exec_context& context,
+                                  const cap_progress& progress) {
+    const auto& info = criterion.info();
+    if (info.granularity != CAP_GRANULARITY_STRUCTURED)
+        throw std::runtime_error(criterion.instance().label() + " is not a structured criterion");
+    if (info.needs & (CAP_NEEDS_WEIGHTS | CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_SCORES))
+        throw std::runtime_error(criterion.instance().label() +
+                                 ": structured criteria receive masks and mask gradients only");
+
+    const auto n = static_cast<int64_t>(task.train_size());
+    const auto examples = std::max<int64_t>(1, std::min<int64_t>(n, std::llround(std::ceil(pass.subset * double(n)))));
+    model->eval();
+    criterion.reset();
+    // Parameters need no gradient here: only the masks' are wanted.
+    std::vector<std::pair<at::Tensor, bool>> params;
+    for (auto& p : model->parameters()) params.emplace_back(p, p.requires_grad());
+    for (auto& [p, _] : params) p.requires_grad_(false);
+    try {
+        for (int64_t begin = 0; begin < examples; begin += pass.batch_size) {
+            std::vector<int64_t> indices(static_cast<size_t>(std::min(pass.batch_size, examples - begin)));
+            std::iota(indices.begin(), indices.end(), begin);
+            data::Batch batch = task.train_batch(indices).to(pass.device);
+            StructuredMasks leaf{current.heads.detach().clone().requires_grad_(true),
+                                 current.ffn.detach().clone().requires_grad_(true)};
+            train::StepLoss loss = objective.compute(model, batch, leaf.forward(), progress);
+            auto grads = torch::autograd::grad({loss.loss}, {leaf.heads, leaf.ffn}, {}, false, false, true);
+            at::Tensor hg = grads[0].defined() ? grads[0] : at::zeros_like(leaf.heads);
+            at::Tensor fg = grads[1].defined() ? grads[1] : at::zeros_like(leaf.ffn);
+            UnitGroups groups(current.heads, current.ffn, hg.detach(), fg.detach());
+            cap_batch_info b{};
+            b.struct_size = sizeof(b);
+            b.examples = batch.examples;
+            b.tokens = batch.tokens;
+            criterion.accumulate(context, b, groups.groups());
+        }
+    } catch (...) {
+        for (auto& [p, flag] : params) p.requires_grad_(flag);
+        throw;
+    }
+    for (auto& [p, flag] : params) p.requires_grad_(flag);
+
+    SelectionResult r;
+    r.importance = {at::empty_like(current.heads), at::empty_like(current.ffn)};
+    r.masks = {at::empty_like(current.heads), at::empty_like(current.ffn)};
+    UnitGroups groups(current.heads, current.ffn, at::Tensor(), at::Tensor());
+    DLTensor imp[2] = {cap::to_dl(r.importance.heads), cap::to_dl(r.importance.ffn)};
+    DLTensor out[2] = {cap::to_dl(r.masks.heads), cap::to_dl(r.masks.ffn)};
+    criterion.importance(context, groups.groups(), {&imp[0], &imp[1]});
+    criterion.select(context, selection, groups.groups(), {&out[0], &out[1]});
+    check_masks(current.heads, r.masks.heads, "head");
+    check_masks(current.ffn, r.masks.ffn, "FFN");
+    const int64_t heads = r.masks.pruned_heads() - current.pruned_heads();
+    const int64_t neurons = r.masks.pruned_neurons() - current.pruned_neurons();
+    if (heads != selection.heads_to_prune || neurons != selection.ffn_to_prune)
+        spdlog::warn("{} pruned {} heads and {} FFN neurons; the schedule planned {} and {}",
+                     criterion.instance().label(), heads, neurons, selection.heads_to_prune, selection.ffn_to_prune);
+    return r;
+}
+
+}  // namespace cap::prune
