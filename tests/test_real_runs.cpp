@@ -1,7 +1,11 @@
 // Whole runs on real data: fine-tuning bert-tiny-mlm on SST-2 must land within 1.5 points of
 // the reference model's dev accuracy (78.90%), and a short SQuAD run must complete and score.
-// They take minutes, so they form the "slow" suite (ctest -LE slow skips them).
+// Every CAP-f recipe for the tiny models (configs/cap-f/sst2-bert-tiny.toml and each ablation)
+// must run to the end on real data, shortened. They take minutes, so they form the "slow"
+// suite (ctest -LE slow skips them).
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -72,5 +76,38 @@ warmup_ratio = 0.1
         auto first = nlohmann::json::parse(cap::test::read_text(dir / "predictions.jsonl").substr(0, cap::test::read_text(dir / "predictions.jsonl").find('\n')));
         CHECK(first.contains("id"));
         CHECK(first.contains("prediction"));
+    }
+
+    TEST_CASE("real runs: the tiny CAP-f recipe and every ablation run to the end, shortened") {
+        auto data = cap::test::data_dir();
+        auto models = cap::test::models_dir();
+        CAP_REQUIRE_SHARED(data, "shared data");
+        CAP_REQUIRE_SHARED(models, "shared models");
+        const fs::path configs = fs::path(cap::test::kSourceDir) / "configs";
+        std::vector<fs::path> recipes{configs / "cap-f" / "sst2-bert-tiny.toml"};
+        for (const auto& e : fs::directory_iterator(configs / "ablations"))
+            if (e.path().extension() == ".toml") recipes.push_back(e.path());
+        std::sort(recipes.begin() + 1, recipes.end());
+        REQUIRE(recipes.size() >= 9);
+        const fs::path dir = cap::test::scratch_dir("ablations");
+        // Same recipes, a sliver of the work: 600 training examples, two stages of half an epoch.
+        const std::string shorten = " --set model.pretrained=" + (*models / "bert-tiny-mlm").string() +
+                                    " --set model.teacher=" + (*models / "bert-tiny-sst2").string() +
+                                    " --set task.data=" + (*data / "glue" / "SST-2").string() +
+                                    " --set task.max_train_examples=600 --set task.max_eval_examples=300"
+                                    " --set schedule.percents=[30,60] --set schedule.retrain_epochs=0.5"
+                                    " --set prune.importance_subset=0.5 --set prune.save_masked=false";
+        for (const auto& recipe : recipes) {
+            CAPTURE(recipe.string());
+            const fs::path out = dir / recipe.stem();
+            auto r = cap::test::run_cap("run " + recipe.string() + shorten + " --out " + out.string());
+            INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+            REQUIRE(r.exit_code == 0);
+            auto summary = nlohmann::json::parse(cap::test::read_text(out / "summary.json"));
+            CHECK(summary["stages"].size() == 2);
+            CHECK(summary["final"]["accuracy"].get<double>() > 40.0);
+            CHECK(fs::exists(out / "final" / "model.safetensors"));
+            CHECK(fs::exists(out / "masks.safetensors"));
+        }
     }
 }
