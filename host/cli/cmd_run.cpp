@@ -47,7 +47,8 @@ void log_backend(const run::BackendReport& r) {
 }
 
 // Creates the criterion, contrastive and distillation plugins the recipe names and logs what
-// each declares; training (which will drive them) is not part of this version.
+// each declares: for recipes that name them without pruning (no [task], or no [criterion] and
+// [schedule] together); a pruning run creates and reports them itself.
 void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
     if (r.criterion) {
         host::CriterionPlugin criterion(instantiate(*r.criterion));
@@ -127,7 +128,7 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
             spdlog::info("wrote {}", (dir / "manifest.json").string());
         }
 
-        exercise_loss_and_criterion_plugins(r);
+        if (!(r.task && r.criterion && r.schedule)) exercise_loss_and_criterion_plugins(r);
 
         if (r.schedule) {
             host::SchedulePlugin schedule(instantiate(*r.schedule));

@@ -145,8 +145,11 @@ nlohmann::ordered_json run_structured_pruning(const recipe::ResolvedRecipe& r, c
     const int64_t all_heads = masks.heads.numel(), all_neurons = masks.ffn.numel();
     prune::StageRecord record(run_dir);
     prune::ImportancePass pass{r.prune.importance_subset, r.prune.importance_batch_size, device};
-    spdlog::info("pruning {} in {} stages, {} steps of batch {} in all", task.name(), stages.size(), total_steps,
-                 s.batch_size);
+    std::string parts = criterion.instance().label() + ", " + schedule.instance().label();
+    if (distill) parts += ", " + distill->instance().label();
+    for (const auto& m : modules) parts += ", " + m.plugin->instance().label();
+    spdlog::info("pruning {} in {} stages, {} steps of batch {} in all ({})", task.name(), stages.size(), total_steps,
+                 s.batch_size, parts);
 
     nlohmann::ordered_json summary;
     summary["stages"] = nlohmann::ordered_json::array();
