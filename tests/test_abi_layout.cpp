@@ -68,7 +68,8 @@ CAP_FROZEN_OFFSET(cap_criterion_api, select, 40);
 CAP_FROZEN_OFFSET(cap_criterion_api, init_scores, 48);
 CAP_FROZEN_OFFSET(cap_criterion_api, regularizer, 72);
 CAP_FROZEN_SIZE(cap_progress, 48);
-CAP_FROZEN_SIZE(cap_schedule_point, 24);
+CAP_FROZEN_SIZE(cap_schedule_point, 32);
+CAP_FROZEN_OFFSET(cap_schedule_point, final_target, 24);  // 1.1
 CAP_FROZEN_SIZE(cap_stage, 40);
 CAP_FROZEN_SIZE(cap_schedule_api, 40);
 CAP_FROZEN_OFFSET(cap_schedule_api, at, 32);

@@ -39,7 +39,7 @@ TEST_CASE("loading: a plugin written in C99 against the raw ABI loads and runs")
     auto lib = PluginLibrary::load(ok("fixture_c_schedule.so"));
     CHECK(lib->kind() == CAP_KIND_SCHEDULE);
     CHECK(lib->name() == "c_fixture");
-    CHECK(lib->abi_version() == "1.0");
+    CHECK(lib->abi_version() == "1.1");
     REQUIRE(lib->options().size() == 3);
     CHECK(lib->options()[0].name == "percent");
     CHECK(*lib->options()[0].max == 100.0);
@@ -74,15 +74,15 @@ TEST_CASE("loading: a plugin that needs a newer host refuses, naming both versio
     CHECK(step == "entry call");
     CHECK(message.find("fixture_needs_newer_host.so") != std::string::npos);
     CHECK(message.find("needs host ABI 1.9") != std::string::npos);
-    CHECK(message.find("offers ABI 1.0") != std::string::npos);
+    CHECK(message.find("offers ABI 1.1") != std::string::npos);
 }
 
 TEST_CASE("loading: a different major version is rejected with both versions and the file") {
     auto [step, message] = rejection(bad("fixture_wrong_major.so"));
     CHECK(step == "ABI version");
     CHECK(message.find("fixture_wrong_major.so") != std::string::npos);
-    CHECK(message.find("built for cap ABI 2.0") != std::string::npos);
-    CHECK(message.find("implements ABI 1.0") != std::string::npos);
+    CHECK(message.find("built for cap ABI 2.") != std::string::npos);
+    CHECK(message.find("implements ABI 1.1") != std::string::npos);
 }
 
 TEST_CASE("loading: a host of a later minor keeps loading old plugins it supports") {
@@ -98,7 +98,7 @@ TEST_CASE("loading: a host of a later minor keeps loading old plugins it support
 
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_2.so", later)->abi_version() == "1.2");  // older, supported
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_9.so", later)->abi_version() == "1.9");  // newer
-    // This host (1.0, oldest 1.0) takes all three.
+    // This host (1.1, oldest 1.0) takes all three: a 1.0 plugin keeps loading after the 1.1 bump.
     for (const char* f : {"fixture_abi_1_0.so", "fixture_abi_1_2.so", "fixture_abi_1_9.so"})
         CHECK_NOTHROW(PluginLibrary::load(dir / f));
 }
@@ -158,7 +158,7 @@ TEST_CASE("loading: failures and exceptions inside plugin calls arrive as status
     // The instance and the host still work.
     CHECK(criterion.info().granularity == CAP_GRANULARITY_STRUCTURED);
     CHECK_FALSE(criterion.has_binarize());
-    cap_schedule_point point{sizeof(cap_schedule_point), CAP_TARGET_THRESHOLD, 0.5, 0, -1};
+    cap_schedule_point point{sizeof(cap_schedule_point), CAP_TARGET_THRESHOLD, 0.5, 0, -1, 0.5};
     cap_progress progress{sizeof(cap_progress), 0, 10, 0, 1, 10};
     CHECK_THROWS_WITH_AS(criterion.binarize(ctx, point, progress, {}, {}),
                          doctest::Contains("does not implement binarize"), PluginError);

@@ -38,7 +38,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define CAP_ABI_VERSION_MAJOR 1
-#define CAP_ABI_VERSION_MINOR 0
+#define CAP_ABI_VERSION_MINOR 1
 
 /* The single symbol every plugin library exports. */
 #define CAP_PLUGIN_ENTRY_SYMBOL "cap_plugin_entry"

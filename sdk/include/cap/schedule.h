@@ -36,6 +36,9 @@ typedef struct cap_schedule_point {
     double target;
     int32_t prune_now;    /* 1: run an importance pass and select() before this step */
     int32_t stage;        /* index of the stage this step belongs to; -1 without stages */
+    /* ABI 1.1: the target at the end of training, which evaluation binarizes at. The host fills
+     * it in the point it passes to a criterion (a schedule need not); 0 from a 1.0 host. */
+    double final_target;
 } cap_schedule_point;
 
 /* One stage of an iterative plan. Host-owned; the plugin fills it. */
