@@ -3,7 +3,10 @@
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <map>
 #include <sstream>
 
 #include "model/checkpoint.hpp"
@@ -23,6 +26,14 @@ std::vector<nlohmann::json> events(const fs::path& run, const std::string& kind)
         auto e = nlohmann::json::parse(line);
         if (e["event"] == kind) out.push_back(e);
     }
+    return out;
+}
+
+// The `kind` events of the stages whose name starts with `stage_prefix`.
+std::vector<nlohmann::json> stage_events(const fs::path& run, const std::string& kind, const std::string& stage_prefix) {
+    std::vector<nlohmann::json> out;
+    for (auto& e : events(run, kind))
+        if (e["stage"].get<std::string>().rfind(stage_prefix, 0) == 0) out.push_back(e);
     return out;
 }
 
@@ -93,9 +104,7 @@ log_every = 5
     CHECK(tensor(scores, "stage_00.heads").abs().sum().item<float>() > 0);
 
     // Every loss term is logged on its own; SnC joins at the second stage.
-    std::vector<nlohmann::json> train;  // the pruning stages' (the teacher's fine-tuning comes first)
-    for (auto& e : events(run, "train"))
-        if (e["stage"].get<std::string>().rfind("stage-", 0) == 0) train.push_back(e);
+    auto train = stage_events(run, "train", "stage-");  // not the teacher's fine-tuning
     REQUIRE(!train.empty());
     CHECK(train.front().contains("ce"));
     CHECK(train.front().contains("distill"));
@@ -126,4 +135,139 @@ log_every = 5
     auto summary = nlohmann::json::parse(cap::test::read_text(run / "summary.json"));
     CHECK(summary["stages"].size() == 2);
     CHECK(result.output.find("bank 1:") != std::string::npos);  // bank sizes are logged
+}
+
+namespace {
+
+// An unstructured run on the synthetic task: `criterion` with the cubic schedule over 3 epochs,
+// the three contrastive modules and distillation.
+fs::path unstructured_run(const std::string& name, const std::string& criterion_table, double final_threshold,
+                          double initial_threshold) {
+    const fs::path dir = cap::test::scratch_dir("unstructured-" + name);
+    const fs::path recipe = cap::test::write_text(dir / (name + ".toml"), R"(
+[run]
+name = ")" + name + R"("
+seed = 5
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 320
+max_eval_examples = 100
+[finetune]
+epochs = 2
+batch_size = 32
+learning_rate = 5e-4
+)" + criterion_table + R"(
+[schedule]
+plugin = "cubic"
+initial_threshold = )" + std::to_string(initial_threshold) + R"(
+final_threshold = )" + std::to_string(final_threshold) + R"(
+warmup_steps = 5
+initial_warmup = 1
+final_warmup = 2
+[contrastive.prc]
+extra_negatives = 64
+[contrastive.snc]
+extra_negatives = 64
+[contrastive.fic]
+extra_negatives = 64
+[distill]
+plugin = "kd"
+temperature = 2.0
+[prune]
+epochs = 3
+batch_size = 32
+learning_rate = 5e-4
+warmup_steps = 5
+log_every = 5
+)");
+    const fs::path run = dir / "run";
+    auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string());
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("remaining weights (global, as counts_parameters.py)") != std::string::npos);
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("pruning run: movement top-k to 10% on the synthetic task, with snapshots each epoch, exports a zeroed model") {
+    const fs::path run = unstructured_run("movement", "[criterion]\nplugin = \"movement\"\n", 0.1, 1.0);
+
+    // Exactly int(0.1 * numel) kept per matrix at the final threshold, zeros in the export there.
+    auto masks = model::read_safetensors(run / "masks.safetensors");
+    REQUIRE(masks.tensors.size() == 12);  // 2 layers x 6 linears
+    auto exported = model::load_pretrained(run / "final", model::TaskHead::kClassification);
+    std::map<std::string, at::Tensor> weights;
+    for (auto& p : exported.model->named_parameters()) weights[p.key()] = p.value();
+    int64_t kept = 0, total = 0;
+    for (const auto& [name, mask] : masks.tensors) {
+        CAPTURE(name);
+        CHECK((mask.scalar_type() == at::kByte));
+        CHECK(mask.sum().item<int64_t>() == static_cast<int64_t>(0.1 * double(mask.numel())));
+        REQUIRE(weights.count(name));
+        CHECK(weights[name].masked_select(mask == 0).abs().max().item<float>() == 0.0f);
+        CHECK(weights[name].masked_select(mask == 1).abs().sum().item<float>() > 0.0f);
+        kept += mask.sum().item<int64_t>();
+        total += mask.numel();
+    }
+    CHECK(fs::exists(run / "scores.safetensors"));
+
+    // remaining_weights.csv: the global row counts biases and LayerNorm as remaining (3.4).
+    const std::string csv = cap::test::read_text(run / "remaining_weights.csv");
+    CHECK(csv.rfind("layer,matrix,kept,total,remaining_percent\n", 0) == 0);
+    const int64_t others = 2 * (4 * 128 + 512 + 128 + 4 * 128);
+    const double percent = 100.0 * double(kept + others) / double(total + others);
+    CHECK(csv.find(fmt::format("all,encoder,{},{},{:.4f}\n", kept + others, total + others, percent)) !=
+          std::string::npos);
+
+    // Every evaluation is at the final threshold; the threshold falls while training.
+    auto pruning_evals = stage_events(run, "eval", "prune");
+    REQUIRE(pruning_evals.size() == 3);
+    for (auto& e : pruning_evals) {
+        CHECK(e["threshold"].get<double>() == doctest::Approx(0.1));
+        CHECK(e["remaining_weights"].get<double>() == doctest::Approx(percent));
+    }
+    auto train = stage_events(run, "train", "prune");
+    REQUIRE(train.size() >= 3);
+    CHECK(train.front()["threshold"].get<double>() > train.back()["threshold"].get<double>());
+    CHECK(train.back()["threshold"].get<double>() == doctest::Approx(0.1));
+    CHECK_FALSE(train.front().contains("regularizer"));
+    // SnC joins with the snapshot taken at the start of epoch 2 (steps_per_epoch = 10).
+    CHECK_FALSE(train.front().contains("snc.unsupervised"));
+    CHECK(train.back().contains("snc.unsupervised"));
+    CHECK(train.back().contains("prc.supervised"));
+    CHECK(train.back().contains("distill"));
+
+    // The export evaluates as the masked model did, and the final event says how much remains.
+    auto final_events = events(run, "final");
+    REQUIRE(final_events.size() == 1);
+    CHECK(final_events[0]["accuracy"].get<double>() == doctest::Approx(pruning_evals.back()["accuracy"].get<double>()));
+    CHECK(final_events[0]["remaining_weights"].get<double>() == doctest::Approx(percent));
+    CHECK(final_events[0]["bank_bytes"]["snc"].get<int64_t>() == 2 * 320 * 128 * 4 + 320 * 8);  // 2 snapshots
+}
+
+TEST_CASE("pruning run: soft movement adds the ramped L1 term and keeps what sigmoid(S) > 0.1 says") {
+    const fs::path run = unstructured_run("soft", "[criterion]\nplugin = \"soft_movement\"\nfinal_lambda = 500.0\nscores_learning_rate = 0.5\n",
+                                          0.1, 0.0);
+    auto train = stage_events(run, "train", "prune");
+    REQUIRE(!train.empty());
+    CHECK(train.front()["regularizer"].get<double>() == 0.0);  // threshold 0: lambda_t = 0
+    CHECK(train.back()["regularizer"].get<double>() > 0.0);
+    // The exported masks are sigmoid(scores) > 0.1, or the safeguard's minimum.
+    auto masks = model::read_safetensors(run / "masks.safetensors");
+    auto scores = model::read_safetensors(run / "scores.safetensors");
+    REQUIRE(scores.tensors.size() == masks.tensors.size());
+    for (size_t i = 0; i < masks.tensors.size(); ++i) {
+        const at::Tensor& mask = masks.tensors[i].second;
+        const at::Tensor& s = scores.tensors[i].second;
+        const int64_t above = (at::sigmoid(s) > 0.1).sum().item<int64_t>();
+        const int64_t floor = static_cast<int64_t>(0.005 * double(s.numel())) + 1;
+        if (above >= floor) CHECK(mask.sum().item<int64_t>() == above);
+        else CHECK(mask.sum().item<int64_t>() <= floor);
+    }
+    auto final_events = events(run, "final");
+    REQUIRE(final_events.size() == 1);
+    CHECK(final_events[0]["remaining_weights"].get<double>() < 100.0);
 }

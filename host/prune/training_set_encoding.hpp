@@ -24,9 +24,10 @@ struct EncodingRequest {
     bool logits = false;
     int64_t batch_size = 128;
     at::Device device = at::kCPU;
+    bool train_mode = false;  // dropout on, as the reference's unstructured snapshots are encoded
 };
 
-// Leaves the model in eval mode.
+// Leaves the model in the mode it encoded in (eval unless train_mode).
 TrainingSetEncoding encode_training_set(model::Bert& model, const data::Task& task, const EncodingRequest& request);
 
 // Rows `indices` of a padded span-logit table, cut to `length` positions.

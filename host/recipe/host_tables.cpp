@@ -68,7 +68,7 @@ std::vector<OptionSpec> task_schema() {
 }
 
 // [finetune] and the training keys of [prune] (which has no epochs: the schedule says).
-std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, bool with_epochs) {
+std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, const char* epochs_doc) {
     auto positive_int = [&](const char* name, int64_t def, const char* doc) {
         auto s = spec(name, CAP_OPTION_INT, def, doc);
         s.min = 1;
@@ -81,11 +81,17 @@ std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, bool w
         return s;
     };
     std::vector<OptionSpec> out{positive_int("batch_size", d.batch_size, "training examples per step")};
-    if (with_epochs) out.push_back(ranged("epochs", d.epochs, 1e-6, 1e6, "training epochs (fractions allowed)"));
+    out.push_back(ranged("epochs", d.epochs, 1e-6, 1e6, epochs_doc));
     for (auto& s : std::vector<OptionSpec>{
             ranged("learning_rate", d.learning_rate, 0, 10, "AdamW learning rate at the end of warm-up"),
             ranged("weight_decay", d.weight_decay, 0, 10, "AdamW weight decay (not on biases and LayerNorm)"),
             ranged("warmup_ratio", d.warmup_ratio, 0, 1, "fraction of steps with a rising learning rate"),
+            [&] {
+                auto w = spec("warmup_steps", CAP_OPTION_INT, d.warmup_steps,
+                              "warm-up in optimizer steps; when > 0 it replaces warmup_ratio");
+                w.min = 0;
+                return w;
+            }(),
             ranged("max_grad_norm", d.max_grad_norm, 0, 1e6, "gradient clipping norm; 0: none"),
             ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
             positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
@@ -97,7 +103,8 @@ std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, bool w
 
 std::vector<OptionSpec> prune_schema() {
     const train::PruneSettings d;
-    auto out = training_schema(d.train, false);
+    auto out = training_schema(d.train, "training epochs with a per-step schedule (cubic); an iterative schedule sets "
+                                        "its own epochs per stage and ignores this");
     auto ce = spec("ce_weight", CAP_OPTION_FLOAT, d.ce_weight, "weight of cross-entropy (distillation has its own)");
     ce.min = 0;
     auto rep = spec("representation", CAP_OPTION_STRING, d.representation,
@@ -115,6 +122,8 @@ std::vector<OptionSpec> prune_schema() {
     out.push_back(batch);
     out.push_back(spec("save_masked", CAP_OPTION_BOOL, d.save_masked,
                        "also save final-masked/: the dense model with pruned weights zeroed (loads anywhere)"));
+    out.push_back(spec("freeze_embeddings", CAP_OPTION_BOOL, d.freeze_embeddings,
+                       "unstructured pruning: keep the embeddings frozen, as the reference does"));
     return out;
 }
 
@@ -126,6 +135,7 @@ void read_training(std::map<std::string, host::OptionValue>& v, train::FineTuneS
     num("learning_rate", f.learning_rate);
     num("weight_decay", f.weight_decay);
     num("warmup_ratio", f.warmup_ratio);
+    whole("warmup_steps", f.warmup_steps);
     num("max_grad_norm", f.max_grad_norm);
     num("adam_epsilon", f.adam_epsilon);
     whole("eval_batch_size", f.eval_batch_size);
@@ -282,7 +292,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
     }
     if (root.find("finetune")) {
         const Node table = table_or_empty(root, "finetune", errors);
-        auto v = check_table(table, training_schema(train::FineTuneSettings{}, true), "", "[finetune]", {}, errors);
+        auto v = check_table(table, training_schema(train::FineTuneSettings{}, "training epochs (fractions allowed)"), "", "[finetune]", {}, errors);
         read_training(v, t.finetune);
     }
     if (root.find("prune")) {
@@ -295,6 +305,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
         if (v.count("importance_subset")) p.importance_subset = std::get<double>(v["importance_subset"]);
         if (v.count("importance_batch_size")) p.importance_batch_size = std::get<int64_t>(v["importance_batch_size"]);
         if (v.count("save_masked")) p.save_masked = std::get<bool>(v["save_masked"]);
+        if (v.count("freeze_embeddings")) p.freeze_embeddings = std::get<bool>(v["freeze_embeddings"]);
     }
 
     const Node limits = table_or_empty(root, "constraints", errors);

@@ -17,95 +17,32 @@
 #include "prune/stage_record.hpp"
 #include "prune/structured_selection.hpp"
 #include "run/model_source.hpp"
+#include "run/pruning_parts.hpp"
 #include "run/schedule_trace.hpp"
 
 namespace fs = std::filesystem;
 
 namespace cap::run {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-std::unique_ptr<host::PluginInstance> instantiate(const recipe::PluginUse& use) {
-    return std::make_unique<host::PluginInstance>(use.plugin, use.values);
-}
-
-std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1024.0 * 1024.0)); }
-
-// Hands one capture to every module that asked for its source: each gets its own DLPack
-// handle on the same storage, so sharing costs no copy.
-void deliver_bank(std::vector<prune::ContrastiveModule>& modules, uint32_t source, int32_t snapshot, int64_t step,
-                  double sparsity, const at::Tensor& representations, const at::Tensor& labels,
-                  const cap_exec_context& context) {
-    DLTensor label_view{};
-    if (labels.defined()) label_view = cap::to_dl(labels);
-    for (auto& m : modules) {
-        if (!(m.sources & source)) continue;
-        cap_bank bank{};
-        bank.struct_size = sizeof(bank);
-        bank.source = source;
-        bank.snapshot_index = snapshot;
-        bank.step = step;
-        bank.sparsity = sparsity;
-        bank.representations = at::toDLPack(representations);
-        bank.labels = labels.defined() ? &label_view : nullptr;
-        m.plugin->receive_bank(context, bank);
-        ++m.banks;
-        spdlog::info("[contrastive.{}] bank {}: {} held", m.name, m.banks, mib(m.plugin->memory()));
-    }
-}
-
-bool anyone_wants(const std::vector<prune::ContrastiveModule>& modules, uint32_t source) {
-    for (const auto& m : modules)
-        if (m.sources & source) return true;
-    return false;
-}
-
-// Saves `model` into `folder` through a temporary sibling, so a folder is complete or absent.
-void save_model_folder(model::Bert& model, const fs::path& folder, const ModelSource& source) {
-    const fs::path tmp = folder.parent_path() / ("." + folder.filename().string() + ".tmp");
-    fs::remove_all(tmp);
-    model::save_pretrained(model, tmp, source.vocabulary ? &*source.vocabulary : nullptr, source.raw_config);
-    fs::remove_all(folder);
-    fs::rename(tmp, folder);
-}
-
-}  // namespace
-
 nlohmann::ordered_json run_structured_pruning(const recipe::ResolvedRecipe& r, const data::Task& task, Teacher& teacher,
-                                              const cap_exec_context& context, const fs::path& run_dir,
-                                              train::MetricsLog& log) {
+                                              host::CriterionPlugin& criterion, const cap_exec_context& context,
+                                              const fs::path& run_dir, train::MetricsLog& log) {
     const at::Device device = cap::to_device(context.device);
-    host::CriterionPlugin criterion(instantiate(*r.criterion));
     if (criterion.score_based())
+        throw std::logic_error("run_structured_pruning: " + criterion.instance().label() + " is score-based");
+    if (criterion.info().granularity != CAP_GRANULARITY_STRUCTURED)
         throw std::runtime_error(criterion.instance().label() +
-                                 " is score-based (movement pruning); this host drives structured, "
-                                 "importance-based criteria only");
+                                 " ranks single weights at pruning events; cap prunes weights only with score-based "
+                                 "criteria (movement, soft_movement, magnitude) and a per-step schedule (cubic)");
     host::SchedulePlugin schedule(instantiate(*r.schedule));
     std::optional<host::DistillPlugin> distill;
     if (r.distill) distill.emplace(instantiate(*r.distill));
-    std::vector<prune::ContrastiveModule> modules;
-    for (const auto& use : r.contrastive) {
-        prune::ContrastiveModule m;
-        m.name = use.section.substr(std::string("contrastive.").size());
-        m.plugin = std::make_unique<host::ContrastivePlugin>(instantiate(use));
-        m.sources = m.plugin->wants();
-        modules.push_back(std::move(m));
-    }
+    auto modules = make_contrastive_modules(r);
 
-    // The student starts from the pre-trained model with a freshly initialised head.
-    at::manual_seed(host::derive_seed(r.seed, "student"));
-    ModelSource source = load_model(r.model.pretrained, r.model.folder, task.head(), task.labels());
+    ModelSource source = load_student(r, task, device);
     model::Bert student = source.model;
-    student->to(device);
     const auto& config = student->config();
-    const cap_model_shape shape = recipe::make_shape(
-        static_cast<int>(config.num_hidden_layers), static_cast<int>(config.num_attention_heads),
-        static_cast<int>(config.hidden_size), static_cast<int>(config.intermediate_size));
-    schedule.bind(shape, r.constraints);
+    schedule.bind(shape_of(student), r.constraints);
     const auto stages = schedule.stages();
     if (stages.empty())
         throw std::runtime_error(schedule.instance().label() + " has no stages (a continuous schedule); "
@@ -115,18 +52,9 @@ nlohmann::ordered_json run_structured_pruning(const recipe::ResolvedRecipe& r, c
     const auto& s = r.prune.train;
 
     // The teacher is frozen: its logits and representations are computed once, here.
-    prune::TrainingSetEncoding teacher_out;
     const bool fic = anyone_wants(modules, CAP_CAPTURE_FINETUNED);
-    if (distill || fic) {
-        const auto start = Clock::now();
-        prune::EncodingRequest req;
-        req.pooling = fic ? pooling : model::Pooling::kNone;
-        req.logits = distill.has_value();
-        req.batch_size = s.eval_batch_size;
-        req.device = device;
-        teacher_out = prune::encode_training_set(teacher.model, task, req);
-        spdlog::info("teacher: encoded {} training examples once in {:.1f} s", task.train_size(), seconds_since(start));
-    }
+    prune::TrainingSetEncoding teacher_out = encode_teacher(teacher.model, task, fic ? pooling : model::Pooling::kNone,
+                                                            distill.has_value(), s.eval_batch_size, device);
 
     const auto n = static_cast<int64_t>(task.train_size());
     const int64_t steps_per_epoch = (n + s.batch_size - 1) / s.batch_size;

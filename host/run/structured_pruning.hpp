@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/task.hpp"
+#include "plugin/criterion_plugin.hpp"
 #include "recipe/resolve.hpp"
 #include "run/teacher_stage.hpp"
 #include "train/metrics_log.hpp"
@@ -18,7 +19,8 @@ namespace cap::run {
 
 // Returns the summary of the stages and of the final model.
 nlohmann::ordered_json run_structured_pruning(const recipe::ResolvedRecipe& recipe, const data::Task& task,
-                                              Teacher& teacher, const cap_exec_context& context,
-                                              const std::filesystem::path& run_dir, train::MetricsLog& log);
+                                              Teacher& teacher, host::CriterionPlugin& criterion,
+                                              const cap_exec_context& context, const std::filesystem::path& run_dir,
+                                              train::MetricsLog& log);
 
 }  // namespace cap::run

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "cap/plugin_torch.hpp"
+#include "plugin/criterion_plugin.hpp"
+#include "run/pruning_parts.hpp"
 #include "run/structured_pruning.hpp"
+#include "run/unstructured_pruning.hpp"
 #include "run/teacher_stage.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 #include "util/atomic_file.hpp"
@@ -34,10 +37,13 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
     summary["teacher"] = {{"model", teacher.folder.string()}, {"metrics", teacher.metrics}};
     if (r.criterion && r.schedule) {
         if (resume)
-            spdlog::warn("--resume: the teacher is reused, but pruning stages cannot continue mid-way: they start "
-                         "again from stage 0 (events of the interrupted stages stay in metrics.jsonl before the "
+            spdlog::warn("--resume: the teacher is reused, but pruning cannot continue mid-way: it starts "
+                         "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
                          "'resume' event)");
-        auto pruning = run_structured_pruning(r, *task, teacher, context, run_dir, log);
+        host::CriterionPlugin criterion(instantiate(*r.criterion));
+        auto pruning = criterion.score_based()
+                           ? run_unstructured_pruning(r, *task, teacher, criterion, context, run_dir, log)
+                           : run_structured_pruning(r, *task, teacher, criterion, context, run_dir, log);
         for (auto& [k, v] : pruning.items()) summary[k] = v;
     } else if (r.criterion || r.schedule) {
         spdlog::warn("pruning needs both a [criterion] and a [schedule]: only the teacher was trained");

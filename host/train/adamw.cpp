@@ -18,6 +18,12 @@ AdamW::AdamW(model::Bert& model, const AdamWSettings& settings) : settings_(sett
     }
 }
 
+void AdamW::add_group(const std::string& prefix, const std::vector<at::Tensor>& tensors, double lr_scale) {
+    for (size_t i = 0; i < tensors.size(); ++i)
+        params_.push_back({prefix + "." + std::to_string(i), tensors[i], at::zeros_like(tensors[i]),
+                           at::zeros_like(tensors[i]), false, lr_scale});
+}
+
 void AdamW::zero_grad() {
     for (auto& p : params_)
         if (p.value.grad().defined()) p.value.mutable_grad().zero_();
@@ -53,7 +59,6 @@ double AdamW::step(double max_grad_norm) {
     ++step_;
     const auto& s = settings_;
     const double bc1 = 1 - std::pow(s.beta1, step_), bc2 = 1 - std::pow(s.beta2, step_);
-    const float step_size = static_cast<float>(s.learning_rate / bc1);
     const float sqrt_bc2 = static_cast<float>(std::sqrt(bc2));
     const float b1 = static_cast<float>(s.beta1), b2 = static_cast<float>(s.beta2);
     const float eps = static_cast<float>(s.adam_epsilon), scale = static_cast<float>(coef);
@@ -61,6 +66,7 @@ double AdamW::step(double max_grad_norm) {
     for (auto& p : params_) {
         at::Tensor g = p.value.grad();
         if (!g.defined()) continue;
+        const float step_size = static_cast<float>(s.learning_rate * p.lr_scale / bc1);
         const float decay = p.decay ? static_cast<float>(1 - s.learning_rate * s.weight_decay) : 1.0f;
         if (p.value.is_cpu() && p.value.scalar_type() == at::kFloat && p.value.is_contiguous() && g.is_contiguous()) {
             float* w = p.value.data_ptr<float>();

@@ -30,6 +30,11 @@ public:
     // Every parameter of `model` that requires grad, named as in named_parameters().
     AdamW(model::Bert& model, const AdamWSettings& settings);
 
+    // Adds a group of leaf tensors outside the model (e.g. movement-pruning scores) with a
+    // learning rate of `lr_scale` times the model's (so the schedule's warm-up and decay apply to
+    // both, as with torch param groups under one LambdaLR) and no weight decay.
+    void add_group(const std::string& prefix, const std::vector<at::Tensor>& tensors, double lr_scale);
+
     void set_learning_rate(double lr) { settings_.learning_rate = lr; }
     double learning_rate() const { return settings_.learning_rate; }
     void zero_grad();
@@ -46,6 +51,7 @@ public:
         std::string name;
         at::Tensor value, exp_avg, exp_avg_sq;
         bool decay;
+        double lr_scale = 1.0;
     };
     const std::vector<Param>& params() const { return params_; }
 

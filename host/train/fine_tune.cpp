@@ -49,10 +49,12 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     const int64_t steps_per_epoch = static_cast<int64_t>((n + s.batch_size - 1) / s.batch_size);
     const int64_t total_steps = std::max<int64_t>(1, std::llround(std::ceil(s.epochs * steps_per_epoch)));
     const int64_t epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
-    const auto warmup = static_cast<int64_t>(std::ceil(s.warmup_ratio * total_steps));
+    const auto warmup =
+        s.warmup_steps > 0 ? s.warmup_steps : static_cast<int64_t>(std::ceil(s.warmup_ratio * total_steps));
 
     ctx.model->to(ctx.device);
     AdamW optimizer(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon});
+    for (const auto& g : ctx.extra_groups) optimizer.add_group(g.name, g.tensors, g.lr_scale);
     LinearSchedule schedule(warmup, total_steps);
     std::mt19937_64 shuffle(host::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
@@ -81,6 +83,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     const auto stage_start = Clock::now();
     const int64_t first_step = step;
     for (; epoch < epochs && step < total_steps; ++epoch) {
+        if (ctx.on_epoch_start) ctx.on_epoch_start(epoch, ctx.step_offset + step);
         ctx.model->train();
         const auto order = permutation(n, shuffle);
         double window_loss = 0;
@@ -103,6 +106,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
                 loss.value = loss.loss.item<double>();
             }
             loss.loss.backward();
+            if (ctx.after_backward) ctx.after_backward(ctx.step_offset + step);
             optimizer.step(s.max_grad_norm);
             ++step;
             window_loss += loss.value;
@@ -132,9 +136,13 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
                 window_start = Clock::now();
             }
         }
+        auto e = event("eval", epoch + 1, step);
+        if (ctx.before_eval) {
+            const nlohmann::ordered_json fields = ctx.before_eval();
+            for (auto& [k, v] : fields.items()) e[k] = v;
+        }
         auto result = ctx.task.evaluate(ctx.model, eval_options);
         last_eval = result.metrics;
-        auto e = event("eval", epoch + 1, step);
         for (auto& [k, v] : result.metrics.items()) e[k] = v;
         ctx.log.write(e);
         spdlog::info("{} epoch {} evaluation: {}", ctx.stage, epoch + 1, result.metrics.dump());

@@ -28,6 +28,13 @@ struct StepLoss {
 // Forward and loss of one batch at run-wide optimizer step `step`.
 using StepLossFn = std::function<StepLoss(const data::Batch& batch, int64_t step)>;
 
+// Tensors outside the model that the optimizer also trains (e.g. movement-pruning scores).
+struct OptimizerGroup {
+    std::string name;
+    std::vector<at::Tensor> tensors;  // leaves that require grad
+    double lr_scale = 1.0;            // their learning rate over the model's
+};
+
 struct StageContext {
     const data::Task& task;
     model::Bert& model;
@@ -42,6 +49,12 @@ struct StageContext {
     int64_t step_offset = 0;       // optimizer steps taken by earlier stages of the run
     bool checkpoints = true;       // save (and resume from) a checkpoint after every epoch
     nlohmann::ordered_json event_fields = nlohmann::ordered_json::object();  // added to every event
+    std::vector<OptimizerGroup> extra_groups{};
+    // Hooks for training while pruning; each may be empty. `epoch` counts the stage's epochs from
+    // 0, `step` the run's optimizer steps.
+    std::function<void(int64_t epoch, int64_t step)> on_epoch_start{};
+    std::function<void(int64_t step)> after_backward{};  // gradients are in, the update is next
+    std::function<nlohmann::ordered_json()> before_eval{};  // its fields join the eval event
 };
 
 // The task's training loss: cross-entropy, or for spans the mean of start and end cross-entropy.
