@@ -271,3 +271,21 @@ TEST_CASE("pruning run: soft movement adds the ramped L1 term and keeps what sig
     REQUIRE(final_events.size() == 1);
     CHECK(final_events[0]["remaining_weights"].get<double>() < 100.0);
 }
+
+TEST_CASE("pruning run: magnitude (no scores) keeps the largest weights on the same schedule") {
+    const fs::path run = unstructured_run("magnitude", "[criterion]\nplugin = \"magnitude\"\n", 0.1, 1.0);
+    CHECK_FALSE(fs::exists(run / "scores.safetensors"));
+    auto masks = model::read_safetensors(run / "masks.safetensors");
+    auto exported = model::load_pretrained(run / "final", model::TaskHead::kClassification);
+    std::map<std::string, at::Tensor> weights;
+    for (auto& p : exported.model->named_parameters()) weights[p.key()] = p.value();
+    REQUIRE(masks.tensors.size() == 12);
+    for (const auto& [name, mask] : masks.tensors) {
+        CAPTURE(name);
+        CHECK(mask.sum().item<int64_t>() == static_cast<int64_t>(0.1 * double(mask.numel())));
+        CHECK(at::equal((weights[name] != 0).to(at::kByte), mask));  // kept = the nonzero ones
+    }
+    auto final_events = events(run, "final");
+    REQUIRE(final_events.size() == 1);
+    CHECK(final_events[0]["remaining_weights"].get<double>() < 11.0);
+}

@@ -1,7 +1,8 @@
 // Whole runs on real data: fine-tuning bert-tiny-mlm on SST-2 must land within 1.5 points of
 // the reference model's dev accuracy (78.90%), and a short SQuAD run must complete and score.
-// Every CAP-f recipe for the tiny models (configs/cap-f/sst2-bert-tiny.toml and each ablation)
-// must run to the end on real data, shortened. They take minutes, so they form the "slow"
+// Every CAP-f recipe for the tiny models (configs/cap-f/sst2-bert-tiny.toml and each ablation),
+// and every CAP-m / CAP-soft / baseline recipe for them, must run to the end on real data,
+// shortened. They take minutes, so they form the "slow"
 // suite (ctest -LE slow skips them).
 #include <doctest/doctest.h>
 
@@ -108,6 +109,44 @@ warmup_ratio = 0.1
             CHECK(summary["final"]["accuracy"].get<double>() > 40.0);
             CHECK(fs::exists(out / "final" / "model.safetensors"));
             CHECK(fs::exists(out / "masks.safetensors"));
+        }
+    }
+
+    TEST_CASE("real runs: the tiny CAP-m, CAP-soft and baseline recipes run to the end, shortened") {
+        auto data = cap::test::data_dir();
+        auto models = cap::test::models_dir();
+        CAP_REQUIRE_SHARED(data, "shared data");
+        CAP_REQUIRE_SHARED(models, "shared models");
+        const fs::path configs = fs::path(cap::test::kSourceDir) / "configs";
+        std::vector<fs::path> recipes{configs / "cap-m" / "sst2-bert-tiny.toml", configs / "cap-soft" / "sst2-bert-tiny.toml"};
+        for (const char* b : {"magnitude", "movement", "soft-movement"})
+            recipes.push_back(configs / "baselines" / (std::string(b) + "-sst2-bert-tiny.toml"));
+        const fs::path dir = cap::test::scratch_dir("unstructured");
+        // 600 training examples, 2 epochs (one snapshot), the cubic schedule squeezed to fit.
+        const std::string shorten = " --set model.pretrained=" + (*models / "bert-tiny-mlm").string() +
+                                    " --set model.teacher=" + (*models / "bert-tiny-sst2").string() +
+                                    " --set task.data=" + (*data / "glue" / "SST-2").string() +
+                                    " --set task.max_train_examples=600 --set task.max_eval_examples=300"
+                                    " --set prune.epochs=2 --set prune.warmup_steps=4 --set schedule.warmup_steps=4";
+        for (const auto& recipe : recipes) {
+            CAPTURE(recipe.string());
+            const fs::path out = dir / (recipe.parent_path().filename().string() + "-" + recipe.stem().string());
+            auto r = cap::test::run_cap("run " + recipe.string() + shorten + " --out " + out.string());
+            INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+            REQUIRE(r.exit_code == 0);
+            auto summary = nlohmann::json::parse(cap::test::read_text(out / "summary.json"));
+            CHECK(summary["final"]["accuracy"].get<double>() > 40.0);
+            const double remaining = summary["final"]["remaining_weights"].get<double>();
+            // Top-k reads the reference's count: int(0.1 * numel) of each matrix plus the 3,328
+            // biases and LayerNorm parameters. Soft movement's figure depends on its training
+            // (in 38 steps its scores cannot fall below sigmoid^-1(0.1)).
+            if (recipe.string().find("soft") == std::string::npos)
+                CHECK(remaining == doctest::Approx(100.0 * 42644 / 396544).epsilon(1e-6));
+            else
+                CHECK(remaining <= 100.0);
+            CHECK(fs::exists(out / "final" / "model.safetensors"));
+            CHECK(fs::exists(out / "masks.safetensors"));
+            CHECK(fs::exists(out / "remaining_weights.csv"));
         }
     }
 }

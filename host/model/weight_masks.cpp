@@ -27,11 +27,9 @@ std::vector<at::Tensor> WeightMasks::scores() const {
 }
 
 void WeightMasks::binarize(const Binarizer& binarize) {
-    std::vector<at::Tensor> scores;
-    for (const auto& s : slots_) {
-        if (!s.scores.defined()) throw std::logic_error("binarize() without scores (call create_scores first)");
-        scores.push_back(s.scores.detach());
-    }
+    std::vector<at::Tensor> scores;  // empty when the masks follow something else (magnitude)
+    for (const auto& s : slots_)
+        if (s.scores.defined()) scores.push_back(s.scores.detach());
     torch::NoGradGuard no_grad;
     auto masks = binarize(scores);
     if (masks.size() != slots_.size()) throw std::invalid_argument("binarizer returned the wrong number of masks");

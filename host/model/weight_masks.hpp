@@ -34,8 +34,8 @@ public:
     void create_scores(double initial);
     std::vector<at::Tensor> scores() const;
 
-    // Recomputes every slot's mask from its scores in one call (so a criterion can rank
-    // globally); `binarize` gets the scores in slot order and returns one 0/1 mask per slot.
+    // Recomputes every slot's mask in one call (so a criterion can rank globally); `binarize`
+    // gets the scores in slot order (none without scores) and returns one 0/1 mask per slot.
     using Binarizer = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>& scores)>;
     void binarize(const Binarizer& binarize);
 
