@@ -12,6 +12,7 @@ CAP_PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libboost-dev libtomlplusplus-dev libspdlog-dev doctest-dev libdlpack-dev
   nlohmann-json3-dev libcli11-dev libssl-dev libutf8proc-dev libbenchmark-dev
+  gnuplot-nox fonts-dejavu-core  # `cap report` draws its plots with gnuplot (PNG and SVG, cairo)
 )
 
 install_missing_packages() {

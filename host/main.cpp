@@ -48,6 +48,22 @@ int main(int argc, char** argv) {
     run->add_option("--resume", run_options.resume, "continue the run in this folder from its last checkpoint");
     add_overrides(run);
 
+    auto* sweep = app.add_subcommand("sweep", "expand a recipe's [sweep] into runs: list them, run them here "
+                                              "(resumable), or write a Slurm job array");
+    SweepOptions sweep_options;
+    sweep->add_option("RECIPE", sweep_options.recipe, "recipe file with a [sweep] table")->required();
+    sweep->add_option("--out", sweep_options.out_dir, "the sweep's folder (default: runs/<sweep name>)");
+    sweep->add_flag("--dry-run", sweep_options.dry_run, "list the runs and where each stands; run nothing");
+    sweep->add_option("--emit", sweep_options.emit, "write a job script instead of running: slurm");
+    sweep->add_option("--cell", sweep_options.cell, "run only this run of the sweep (index or name)");
+    add_overrides(sweep);
+
+    auto* report = app.add_subcommand("report", "tables (Markdown, CSV) and plots from finished runs");
+    ReportOptions report_options;
+    report->add_option("RUN_DIR", report_options.run_dirs, "run folders, or sweep folders")->required();
+    report->add_option("--layout", report_options.layout, "layout file: rows, columns, levels, published numbers");
+    report->add_option("--out", report_options.out_dir, "where the report goes (default: report)");
+
     auto* eval = app.add_subcommand("eval", "evaluate a Hugging Face checkpoint on a task's dev data");
     EvalCommand eval_options;
     eval->add_option("--model", eval_options.model, "Hugging Face folder (dense, masked or compacted)")->required();
@@ -85,6 +101,12 @@ int main(int argc, char** argv) {
         if (validate->parsed()) return cmd_validate(global, recipe, overrides);
         if (check->parsed()) return cmd_check_plugin(global, plugin_file, plugin_options);
         if (eval->parsed()) return cmd_eval(eval_options);
+        if (report->parsed()) return cmd_report(report_options);
+        if (sweep->parsed()) {
+            sweep_options.overrides = overrides;
+            sweep_options.command_line.assign(argv, argv + argc);
+            return cmd_sweep(global, sweep_options);
+        }
         run_options.overrides = overrides;
         run_options.command_line.assign(argv, argv + argc);
         return cmd_run(global, run_options);

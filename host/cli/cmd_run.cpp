@@ -73,6 +73,56 @@ void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
 
 }  // namespace
 
+int execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir, bool resume,
+                const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
+                const std::string& recipe_label) {
+    std::unique_ptr<util::ScopedLogFile> log_file;  // outlives the catch below: errors reach run.log too
+    try {
+        log_file = std::make_unique<util::ScopedLogFile>(dir / "run.log");
+        if (resume) {
+            spdlog::info("resuming run '{}' in {}", r.run_name, dir.string());
+        } else {
+            spdlog::info("run '{}' from {} into {}", r.run_name, recipe_label, dir.string());
+            util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
+        }
+
+        host::BackendPlugin backend(instantiate(r.backend));
+        const auto report = run::report_backend(backend, r.backend_choice);
+        log_backend(report);
+
+        if (!resume) {
+            const auto manifest = run::build_manifest(r, overrides, report, command_line);
+            util::write_file_atomic(dir / "manifest.json", manifest.dump(2) + "\n");
+            spdlog::info("wrote {}", (dir / "manifest.json").string());
+        }
+
+        if (!(r.task && r.criterion && r.schedule)) exercise_loss_and_criterion_plugins(r);
+
+        if (r.schedule) {
+            host::SchedulePlugin schedule(instantiate(*r.schedule));
+            const auto& s = r.model.shape;
+            spdlog::info("schedule {} on {} ({} layers x {} heads, {} FFN neurons per layer), "
+                         "min {} heads per layer:",
+                         schedule.instance().label(), r.model.pretrained, s.num_layers, s.num_heads,
+                         s.intermediate_size, r.constraints.min_heads_per_layer);
+            const int64_t nominal_steps_per_epoch = 100;
+            auto trace = run::trace_schedule(schedule, s, r.constraints, nominal_steps_per_epoch);
+            for (const auto& line : trace.lines) spdlog::info("  {}", line);
+            util::write_file_atomic(dir / "schedule.json", trace.json.dump(2) + "\n");
+            spdlog::info("wrote {} (sampled at a nominal {} steps per epoch)", (dir / "schedule.json").string(),
+                         nominal_steps_per_epoch);
+        } else {
+            spdlog::info("no [schedule] in the recipe: nothing to trace");
+        }
+        run::run_training(r, report.context, dir, resume);
+        spdlog::info("run '{}' finished in {}", r.run_name, dir.string());
+        return kExitOk;
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return kExitFailure;
+    }
+}
+
 int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     const bool resume = !options.resume.empty();
     if (resume && (!options.recipe.empty() || !options.out_dir.empty() || !options.overrides.sets.empty() ||
@@ -108,51 +158,14 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     report_registry_problems(registry);
     host::set_run_seed(r.seed);
 
+    std::filesystem::path dir;
     try {
-        const auto dir = resume ? std::filesystem::path(options.resume) : run::create_run_dir(options.out_dir, r.run_name);
-        util::add_log_file(dir / "run.log");
-        if (resume) {
-            spdlog::info("resuming run '{}' in {}", r.run_name, dir.string());
-        } else {
-            spdlog::info("run '{}' from {} into {}", r.run_name, options.recipe, dir.string());
-            util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
-        }
-
-        host::BackendPlugin backend(instantiate(r.backend));
-        const auto report = run::report_backend(backend, r.backend_choice);
-        log_backend(report);
-
-        if (!resume) {
-            const auto manifest = run::build_manifest(r, options.overrides, report, options.command_line);
-            util::write_file_atomic(dir / "manifest.json", manifest.dump(2) + "\n");
-            spdlog::info("wrote {}", (dir / "manifest.json").string());
-        }
-
-        if (!(r.task && r.criterion && r.schedule)) exercise_loss_and_criterion_plugins(r);
-
-        if (r.schedule) {
-            host::SchedulePlugin schedule(instantiate(*r.schedule));
-            const auto& s = r.model.shape;
-            spdlog::info("schedule {} on {} ({} layers x {} heads, {} FFN neurons per layer), "
-                         "min {} heads per layer:",
-                         schedule.instance().label(), r.model.pretrained, s.num_layers, s.num_heads,
-                         s.intermediate_size, r.constraints.min_heads_per_layer);
-            const int64_t nominal_steps_per_epoch = 100;
-            auto trace = run::trace_schedule(schedule, s, r.constraints, nominal_steps_per_epoch);
-            for (const auto& line : trace.lines) spdlog::info("  {}", line);
-            util::write_file_atomic(dir / "schedule.json", trace.json.dump(2) + "\n");
-            spdlog::info("wrote {} (sampled at a nominal {} steps per epoch)", (dir / "schedule.json").string(),
-                         nominal_steps_per_epoch);
-        } else {
-            spdlog::info("no [schedule] in the recipe: nothing to trace");
-        }
-        run::run_training(r, report.context, dir, resume);
-        spdlog::info("run '{}' finished in {}", r.run_name, dir.string());
-        return kExitOk;
+        dir = resume ? std::filesystem::path(options.resume) : run::create_run_dir(options.out_dir, r.run_name);
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return kExitFailure;
     }
+    return execute_run(r, dir, resume, options.overrides, options.command_line, options.recipe);
 }
 
 }  // namespace cap::cli

@@ -1,11 +1,13 @@
 // The `cap` subcommands. Each returns the process exit status (see cli/common.hpp).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli/common.hpp"
 #include "recipe/overrides.hpp"
+#include "recipe/resolve.hpp"
 
 namespace cap::cli {
 
@@ -27,6 +29,36 @@ struct RunOptions {
 // cap run RECIPE: validate, create the run folder with manifest.json and run.log, then run.
 // cap run --resume RUN_DIR: continue a killed run from its last checkpoint.
 int cmd_run(const GlobalOptions& global, const RunOptions& options);
+
+// Runs a resolved recipe into `dir` (created, empty, or an unfinished run folder when
+// `resume`): run.log, recipe.toml, manifest.json, schedule.json, then the training. Logs any
+// error and returns kExitFailure rather than throwing; cap run and cap sweep share it.
+int execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir, bool resume,
+                const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
+                const std::string& recipe_label);
+
+struct SweepOptions {
+    std::string recipe;
+    recipe::Overrides overrides;   // applied to every run; an override of an axis key is an error
+    std::string out_dir;           // empty: runs/<sweep name>
+    bool dry_run = false;
+    std::string emit;              // "slurm": write the job-array script instead of running
+    std::string cell;              // one run only, by index or name (what Slurm array tasks use)
+    std::vector<std::string> command_line;
+};
+
+// cap sweep RECIPE: list (--dry-run), emit a Slurm array (--emit slurm), or run every cell
+// here, skipping finished runs and resuming killed ones.
+int cmd_sweep(const GlobalOptions& global, const SweepOptions& options);
+
+struct ReportOptions {
+    std::vector<std::string> run_dirs;  // run folders, or sweep folders (every run inside)
+    std::string layout;                 // layout TOML; empty: one block per level, every task and method
+    std::string out_dir;                // default: report/ under the current folder
+};
+
+// cap report RUN_DIR...: Markdown and CSV tables, with published numbers and deltas, and plots.
+int cmd_report(const ReportOptions& options);
 
 struct EvalCommand {
     std::string model;           // Hugging Face folder

@@ -28,7 +28,9 @@ OptionSpec spec(std::string name, cap_option_type type, host::OptionValue def, s
 std::vector<OptionSpec> run_schema(const std::string& default_name) {
     auto seed = spec("seed", CAP_OPTION_INT, int64_t{42}, "seed of every random generator");
     seed.min = 0;
-    return {spec("name", CAP_OPTION_STRING, default_name, "run name; the run folder is named after it"), seed};
+    return {spec("name", CAP_OPTION_STRING, default_name, "run name; the run folder is named after it"), seed,
+            spec("method", CAP_OPTION_STRING, std::string(),
+                 "the method's name in reports (a table row, a plot series); empty: named after the plugins")};
 }
 
 std::vector<OptionSpec> model_schema() {
@@ -222,6 +224,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                                                           "' must be letters, digits, '.', '_' and '-' only "
                                                           "(it names the run folder)"});
     }
+    if (run_values.count("method")) t.method = std::get<std::string>(run_values["method"]);
     if (run_values.count("seed")) t.seed = static_cast<uint64_t>(std::get<int64_t>(run_values["seed"]));
 
     const Node model = table_or_empty(root, "model", errors);

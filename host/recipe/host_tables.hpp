@@ -28,6 +28,7 @@ struct ModelSpec {
 
 struct HostTables {
     std::string run_name;
+    std::string method;                     // report label; empty: derived from the plugins
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};

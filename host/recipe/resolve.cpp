@@ -205,7 +205,7 @@ std::vector<const PluginUse*> ResolvedRecipe::plugin_uses() const {
 
 nlohmann::ordered_json ResolvedRecipe::to_json() const {
     nlohmann::ordered_json j;
-    j["run"] = {{"name", run_name}, {"seed", seed}};
+    j["run"] = {{"name", run_name}, {"method", method}, {"seed", seed}};
     j["model"] = {{"pretrained", model.pretrained},
                   {"teacher", model.teacher},
                   {"shape",
@@ -264,11 +264,13 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
 
     for (const auto& e : root.entries)
         if (std::find(kTopLevel.begin(), kTopLevel.end(), e.key) == kTopLevel.end())
-            errors.push_back({e.key_origin, "unknown recipe table or key '" + e.key + "'" +
+            errors.push_back({e.key_origin, e.key == "sweep" ? std::string("this recipe declares a sweep: run it with `cap sweep`")
+                                                             : "unknown recipe table or key '" + e.key + "'" +
                                                 util::did_you_mean(e.key, kTopLevel)});
 
     HostTables host = check_host_tables(root, r.file.stem().string(), errors);
     r.run_name = host.run_name;
+    r.method = host.method;
     r.seed = host.seed;
     r.model = host.model;
     r.constraints = host.constraints;

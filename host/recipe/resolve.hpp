@@ -43,6 +43,7 @@ struct ResolvedRecipe {
     std::vector<std::filesystem::path> sources;
     Node tree;                        // after includes and overrides
     std::string run_name;
+    std::string method;               // [run] method: the report's row label (empty: from the plugins)
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};

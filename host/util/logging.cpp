@@ -25,12 +25,22 @@ void init_logging(spdlog::level::level_enum console_level) {
     spdlog::set_default_logger(logger);
 }
 
-void add_log_file(const std::filesystem::path& file) {
+namespace {
+std::shared_ptr<spdlog::sinks::sink> attach_file(const std::filesystem::path& file) {
     if (!g_sinks) init_logging(spdlog::level::info);
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
     sink->set_level(spdlog::level::debug);
     sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %-5l %v");
     g_sinks->add_sink(sink);
+    return sink;
+}
+}  // namespace
+
+ScopedLogFile::ScopedLogFile(const std::filesystem::path& file) : sink_(attach_file(file)) {}
+
+ScopedLogFile::~ScopedLogFile() {
+    sink_->flush();
+    if (g_sinks) g_sinks->remove_sink(sink_);
 }
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {

@@ -5,12 +5,23 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace cap::util {
 
 void init_logging(spdlog::level::level_enum console_level);
-void add_log_file(const std::filesystem::path& file);  // appends; every level from debug up
+// A log file (appended; every level from debug up) for one scope (one run of a sweep): attached on construction, detached on destruction.
+class ScopedLogFile {
+public:
+    explicit ScopedLogFile(const std::filesystem::path& file);
+    ~ScopedLogFile();
+    ScopedLogFile(const ScopedLogFile&) = delete;
+    ScopedLogFile& operator=(const ScopedLogFile&) = delete;
+
+private:
+    std::shared_ptr<spdlog::sinks::sink> sink_;
+};
 spdlog::level::level_enum parse_log_level(const std::string& name);  // throws on unknown names
 
 }  // namespace cap::util

@@ -1,0 +1,38 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "report/report.hpp"
+
+namespace cap::cli {
+
+int cmd_report(const ReportOptions& options) {
+    report::ReportRequest request;
+    for (const auto& d : options.run_dirs) request.run_dirs.emplace_back(d);
+    request.layout = options.layout;
+    request.out_dir = options.out_dir.empty() ? std::filesystem::path("report") : std::filesystem::path(options.out_dir);
+    if (!options.layout.empty() && !std::filesystem::exists(options.layout)) {
+        spdlog::error("--layout {}: no such file", options.layout);
+        return kExitUsage;
+    }
+    for (const auto& d : options.run_dirs)
+        if (!std::filesystem::is_directory(d)) {
+            spdlog::error("{}: no such folder (give run folders or sweep folders)", d);
+            return kExitUsage;
+        }
+    try {
+        auto outcome = report::write_report(request);
+        for (const auto& w : outcome.warnings) spdlog::warn("{}", w);
+        for (const auto& f : outcome.files) std::cout << "wrote " << f.string() << "\n";
+        return kExitOk;
+    } catch (const recipe::RecipeErrors& e) {
+        print_diagnostics(e.diagnostics());
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        spdlog::error("report: {}", e.what());
+        return kExitFailure;
+    }
+}
+
+}  // namespace cap::cli

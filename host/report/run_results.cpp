@@ -1,0 +1,176 @@
+#include "report/run_results.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "model/safetensors.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace cap::report {
+
+namespace {
+
+std::string read_text(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+json read_json(const fs::path& file) {
+    try {
+        return json::parse(read_text(file));
+    } catch (const json::exception& e) {
+        throw std::runtime_error(file.string() + ": not valid JSON (" + e.what() + ")");
+    }
+}
+
+// Keys of an event that describe it rather than measure the model.
+const std::set<std::string> kNotMetrics = {
+    "event", "stage", "step", "epoch", "target_sparsity", "heads_kept", "ffn_neurons_kept", "seconds",
+    "bank_bytes", "threshold", "remaining_weights", "masked_weights_kept", "masked_weights", "model",
+    "parameters", "learning_rate", "examples_per_second"};
+
+std::map<std::string, double> numbers(const json& event, const std::set<std::string>& skip) {
+    std::map<std::string, double> out;
+    for (auto it = event.begin(); it != event.end(); ++it)
+        if (it.value().is_number() && !skip.count(it.key())) out[it.key()] = it.value().get<double>();
+    return out;
+}
+
+void read_losses(const fs::path& file, RunResult& r) {
+    std::ifstream in(file);
+    std::string line;
+    int64_t line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (line.empty()) continue;
+        json e;
+        try {
+            e = json::parse(line);
+        } catch (const json::exception&) {
+            throw std::runtime_error(file.string() + ":" + std::to_string(line_no) + ": not a JSON object");
+        }
+        const std::string event = e.value("event", "");
+        if (event == "resume") r.losses.clear();  // pruning restarts after a resume
+        if (event != "train" || e.value("stage", "") == "finetune") continue;
+        LossPoint p;
+        p.step = e.value("step", int64_t{0});
+        p.terms = numbers(e, {"event", "stage", "step", "epoch", "learning_rate", "examples_per_second", "threshold",
+                              "target_sparsity", "remaining_weights"});
+        r.losses.push_back(std::move(p));
+    }
+}
+
+void read_kept_units(const fs::path& file, const json& stages, RunResult& r) {
+    auto masks = model::read_safetensors(file);
+    for (size_t s = 0; s < stages.size(); ++s) {
+        char prefix[32];
+        std::snprintf(prefix, sizeof(prefix), "stage_%02zu.", s);
+        KeptUnits k;
+        k.target_sparsity = stages[s].value("target_sparsity", 0.0);
+        for (const auto& [name, t] : masks.tensors) {
+            if (name.rfind(prefix, 0) != 0 || t.dim() != 2) continue;
+            auto per_layer = (t.to(at::kFloat) > 0.5).sum(1);
+            std::vector<int64_t> counts;
+            for (int64_t l = 0; l < per_layer.size(0); ++l) counts.push_back(per_layer[l].item<int64_t>());
+            if (name.substr(std::string(prefix).size()) == "heads") {
+                k.heads = counts;
+                k.heads_per_layer = t.size(1);
+            } else if (name.substr(std::string(prefix).size()) == "ffn") {
+                k.ffn = counts;
+                k.ffn_per_layer = t.size(1);
+            }
+        }
+        if (!k.heads.empty() || !k.ffn.empty()) r.kept.push_back(std::move(k));
+    }
+}
+
+void read_matrices(const fs::path& file, RunResult& r) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);  // header: layer,matrix,kept,total,remaining_percent
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream s(line);
+        for (std::string c; std::getline(s, c, ',');) cells.push_back(c);
+        if (cells.size() != 5 || cells[0] == "all" || cells[1] == "all") continue;
+        try {
+            r.matrices.push_back({std::stoll(cells[0]), cells[1], std::stod(cells[4])});
+        } catch (const std::exception&) {
+            throw std::runtime_error(file.string() + ": unreadable row '" + line + "'");
+        }
+    }
+}
+
+}  // namespace
+
+std::string derived_method(const std::string& criterion, const std::vector<std::string>& contrastive, bool distill) {
+    std::string out = criterion.empty() ? "fine-tune" : criterion;
+    for (const auto& c : contrastive) out += "+" + c;
+    if (distill) out += "+kd";
+    return out;
+}
+
+RunResult read_run(const fs::path& dir) {
+    RunResult r;
+    r.dir = dir;
+    const json manifest = read_json(dir / "manifest.json");
+    const json& resolved = manifest.at("resolved");
+    r.name = resolved.at("run").value("name", dir.filename().string());
+    r.method = resolved.at("run").value("method", "");
+    if (r.method.empty()) {
+        std::vector<std::string> ids;
+        if (resolved.contains("contrastive"))
+            for (auto it = resolved["contrastive"].begin(); it != resolved["contrastive"].end(); ++it) ids.push_back(it.key());
+        std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+            auto rank = [](const std::string& s) { return s == "prc" ? 0 : s == "snc" ? 1 : s == "fic" ? 2 : 3; };
+            return rank(a) != rank(b) ? rank(a) < rank(b) : a < b;
+        });
+        const std::string criterion = resolved.contains("criterion") ? resolved["criterion"].value("plugin", "") : "";
+        r.method = derived_method(criterion, ids, resolved.contains("distill"));
+    }
+    if (resolved.contains("task")) r.task = resolved["task"].value("name", "");
+
+    if (fs::exists(dir / "metrics.jsonl")) read_losses(dir / "metrics.jsonl", r);
+    if (!fs::exists(dir / "summary.json")) return r;
+    r.finished = true;
+    const json summary = read_json(dir / "summary.json");
+    r.main_metric = summary.value("main_metric", "");
+    if (summary.contains("teacher") && summary["teacher"].contains("metrics"))
+        r.teacher = numbers(summary["teacher"]["metrics"], {});
+    if (summary.contains("stages")) {
+        r.structured = true;
+        for (const auto& s : summary["stages"])
+            r.levels.push_back({100.0 * (1.0 - s.value("target_sparsity", 0.0)), s.value("stage", ""), numbers(s, kNotMetrics)});
+        if (fs::exists(dir / "masks.safetensors")) read_kept_units(dir / "masks.safetensors", summary["stages"], r);
+    } else if (summary.contains("final") && summary["final"].contains("remaining_weights")) {
+        const json& f = summary["final"];
+        r.levels.push_back({f["remaining_weights"].get<double>(), "final", numbers(f, kNotMetrics)});
+        if (fs::exists(dir / "remaining_weights.csv")) read_matrices(dir / "remaining_weights.csv", r);
+    }
+    return r;
+}
+
+std::vector<fs::path> find_run_dirs(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) throw std::runtime_error(path.string() + ": no such folder");
+    if (fs::exists(path / "manifest.json")) return {path};
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(path))
+        if (e.is_directory() && fs::exists(e.path() / "manifest.json")) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    if (out.empty() && !fs::exists(path / "sweep.json"))
+        throw std::runtime_error(path.string() + ": neither a run folder (no manifest.json) nor a folder of runs");
+    return out;
+}
+
+}  // namespace cap::report

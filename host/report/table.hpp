@@ -1,0 +1,40 @@
+// The report's table: for every level (block), method (row) and task (column), our number,
+// the published one and the difference; Markdown for reading, CSV (one row per metric) for tools.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/layout.hpp"
+#include "report/run_results.hpp"
+
+namespace cap::report {
+
+struct TableCell {
+    std::vector<double> ours;                 // one per column metric; empty: missing
+    std::vector<const RunResult*> runs;       // the runs averaged (several seeds: their mean)
+    std::vector<double> remaining;            // each run's measured remaining weights, %
+    const Published* published = nullptr;     // none: unknown
+};
+
+struct TableBlock {
+    double level = 0;
+    std::vector<std::vector<TableCell>> cells; // [row][column]
+};
+
+struct Table {
+    const Layout* layout = nullptr;
+    std::vector<TableBlock> blocks;
+    std::vector<std::pair<const RunResult*, const LevelResult*>> elsewhere;  // results no block took
+};
+
+Table build_table(const Layout& layout, const std::vector<RunResult>& runs);
+
+std::string to_markdown(const Table& table);
+std::string to_csv(const Table& table);
+
+// "10%" / "2.5%"
+std::string level_text(double level);
+
+}  // namespace cap::report

@@ -1,0 +1,45 @@
+#include "sweep/slurm_script.hpp"
+
+#include <sstream>
+
+namespace cap::sweep {
+
+std::string shell_quote(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
+    const auto& s = sweep.spec.slurm;
+    std::ostringstream o;
+    o << "#!/bin/bash\n";
+    o << "# Slurm job array for the sweep '" << sweep.spec.name << "' (" << sweep.cells.size() << " runs), written by\n";
+    o << "# `cap sweep --emit slurm`. Submit with: sbatch " << (request.out_dir / "sweep.sbatch").string() << "\n";
+    o << "# Every array task runs one cell; a finished cell is skipped and a killed one resumes.\n";
+    o << "#SBATCH --job-name=" << sweep.spec.name << "\n";
+    o << "#SBATCH --array=0-" << (sweep.cells.empty() ? 0 : sweep.cells.size() - 1);
+    if (s.max_parallel > 0) o << "%" << s.max_parallel;
+    o << "\n";
+    o << "#SBATCH --output=" << (request.out_dir / "slurm" / "%A_%a.out").string() << "\n";
+    if (!s.partition.empty()) o << "#SBATCH --partition=" << s.partition << "\n";
+    if (!s.account.empty()) o << "#SBATCH --account=" << s.account << "\n";
+    if (!s.gres.empty()) o << "#SBATCH --gres=" << s.gres << "\n";
+    o << "#SBATCH --cpus-per-task=" << s.cpus_per_task << "\n";
+    o << "#SBATCH --mem=" << s.mem << "\n";
+    o << "#SBATCH --time=" << s.time << "\n";
+    for (const auto& extra : s.sbatch) o << "#SBATCH " << extra << "\n";
+    o << "\nset -euo pipefail\n";
+    for (const auto& line : s.setup) o << line << "\n";
+    o << "\n# Array index -> run (for reading logs; cap derives the same list from the recipe):\n";
+    for (const auto& cell : sweep.cells) o << "#   " << cell.index << "  " << cell.name << "\n";
+    o << "\nexec " << shell_quote(request.cap_executable.string());
+    for (const auto& p : request.plugin_paths) o << " --plugin-path " << shell_quote(p);
+    o << " sweep " << shell_quote(request.recipe.string()) << " \\\n    --out " << shell_quote(request.out_dir.string());
+    for (const auto& u : request.overrides.unsets) o << " \\\n    --unset " << shell_quote(u);
+    for (const auto& set : request.overrides.sets) o << " \\\n    --set " << shell_quote(set);
+    o << " \\\n    --cell \"${SLURM_ARRAY_TASK_ID}\"\n";
+    return o.str();
+}
+
+}  // namespace cap::sweep
