@@ -158,6 +158,14 @@ TEST_CASE("report: the table by layout, with published numbers, deltas, unknown 
     CHECK(csv.find("3,CAP-m,qqp,accuracy,,,,missing,,,\n") != std::string::npos);
     CHECK(csv.find("3,movement,qqp,f1,,,,missing,,,\n") != std::string::npos);
     for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().string().find(".tmp") == std::string::npos);
+
+    // A sweep folder brings its layout (sweep.json), so --layout is not needed.
+    write_text(runs / "sweep.json", json{{"sweep", "fixture"}, {"layout", layout.string()}, {"runs", json::array()}}.dump());
+    const fs::path again = runs.parent_path() / "again";
+    auto r2 = cap::test::run_cap("report " + runs.string() + " --out " + again.string());
+    INFO(r2.output);
+    CHECK(r2.exit_code == 0);
+    CHECK(read_text(again / "table.md") == md);
 }
 
 TEST_CASE("report: seeds of one cell are averaged; results off every level are listed, not dropped") {

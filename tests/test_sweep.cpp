@@ -242,6 +242,14 @@ values = [1, 2, 3]
     REQUIRE(status["runs"].size() == 3);
     for (const auto& run : status["runs"]) CHECK(run["status"] == "done");
 
+    // The report of a sweep folder: every run, one block per level reached (no layout here).
+    auto report = run_cap("report " + out.string() + " --out " + (out.parent_path() / "report").string());
+    INFO(report.output);
+    CHECK(report.exit_code == 0);
+    const std::string md = cap::test::read_text(out.parent_path() / "report" / "table.md");
+    CHECK(md.find("first_order+prc+snc+fic+kd") != std::string::npos);  // the quickstart names no method
+    CHECK(md.find("(mean of 3)") != std::string::npos);                   // three seeds, one cell
+
     // A third time: nothing to do.
     auto again = run_cap("sweep " + file.string() + " --out " + out.string());
     CHECK(again.exit_code == 0);

@@ -1,6 +1,9 @@
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "report/report.hpp"
@@ -11,6 +14,21 @@ int cmd_report(const ReportOptions& options) {
     report::ReportRequest request;
     for (const auto& d : options.run_dirs) request.run_dirs.emplace_back(d);
     request.layout = options.layout;
+    // A sweep folder remembers its layout: `cap report runs/<sweep>` needs no --layout.
+    for (size_t i = 0; i < options.run_dirs.size() && request.layout.empty(); ++i) {
+        const auto sweep_json = std::filesystem::path(options.run_dirs[i]) / "sweep.json";
+        if (!std::filesystem::exists(sweep_json)) continue;
+        try {
+            std::ifstream in(sweep_json);
+            const auto j = nlohmann::json::parse(in);
+            if (j.contains("layout") && std::filesystem::exists(j["layout"].get<std::string>())) {
+                request.layout = j["layout"].get<std::string>();
+                spdlog::info("layout {} (from {})", request.layout.string(), sweep_json.string());
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("{}: unreadable ({}); no layout taken from it", sweep_json.string(), e.what());
+        }
+    }
     request.out_dir = options.out_dir.empty() ? std::filesystem::path("report") : std::filesystem::path(options.out_dir);
     if (!options.layout.empty() && !std::filesystem::exists(options.layout)) {
         spdlog::error("--layout {}: no such file", options.layout);

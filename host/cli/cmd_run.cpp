@@ -90,7 +90,8 @@ int execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& di
         const auto report = run::report_backend(backend, r.backend_choice);
         log_backend(report);
 
-        if (!resume) {
+        // A run killed before its manifest was written gets one when it resumes.
+        if (!resume || !std::filesystem::exists(dir / "manifest.json")) {
             const auto manifest = run::build_manifest(r, overrides, report, command_line);
             util::write_file_atomic(dir / "manifest.json", manifest.dump(2) + "\n");
             spdlog::info("wrote {}", (dir / "manifest.json").string());

@@ -33,7 +33,11 @@ struct CellPlan {
 std::string labels_text(const sweep::Cell& cell) {
     std::string out;
     for (const auto& [axis, label] : cell.labels) out += (out.empty() ? "" : " ") + axis + "=" + label;
-    if (!cell.start_recipe.empty()) out += "  (from " + fs::relative(cell.start_recipe).string() + ")";
+    if (!cell.start_recipe.empty()) {
+        std::error_code ec;
+        const fs::path shown = fs::relative(cell.start_recipe, ec);
+        out += "  (from " + (ec || shown.empty() ? cell.start_recipe : shown.string()) + ")";
+    }
     return out;
 }
 
@@ -225,6 +229,7 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
             for (const auto& c : expansion.cells) request.run_dirs.push_back(out_dir / c.name);
             request.out_dir = out_dir / "report";
             auto outcome = report::write_report(request);
+            for (const auto& w : outcome.warnings) spdlog::warn("report: {}", w);
             spdlog::info("sweep: report in {} ({} files)", request.out_dir.string(), outcome.files.size());
         } catch (const std::exception& e) {
             spdlog::error("sweep: the report failed: {}", e.what());
