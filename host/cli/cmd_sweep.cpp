@@ -191,7 +191,10 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
         return kExitOk;
     }
 
-    util::ScopedLogFile sweep_log(out_dir / (options.cell.empty() ? "sweep.log" : "sweep-cell-" + expansion.cells[chosen[0]].name + ".log"));
+    // One log per sweep session; Slurm array tasks run one cell each and log apart.
+    const std::string log_name =
+        options.cell.empty() ? "sweep.log" : "sweep-cell-" + expansion.cells[chosen[0]].name + ".log";
+    util::ScopedLogFile sweep_log(out_dir / log_name);
     print_listing(expansion, plans, out_dir);
     if (options.cell.empty()) write_sweep_json(expansion, plans, out_dir, options.recipe);
     size_t failed = 0, ran = 0;

@@ -1,14 +1,15 @@
 #include "report/plots.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "report/table.hpp"
-#include "sweep/slurm_script.hpp"
 #include "util/atomic_file.hpp"
+#include "util/shell_quote.hpp"
 
 namespace fs = std::filesystem;
 
@@ -41,7 +42,7 @@ std::string gnuplot_program() {
 }
 
 bool have_gnuplot() {
-    const std::string cmd = "command -v " + sweep::shell_quote(gnuplot_program()) + " >/dev/null 2>&1";
+    const std::string cmd = "command -v " + util::shell_quote(gnuplot_program()) + " >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;
 }
 
@@ -64,8 +65,8 @@ void draw(const Plot& plot, const fs::path& dir, bool gnuplot, PlotOutcome& out)
     gp << "set output " << gq(plot.name + ".svg.tmp") << "\nreplot\nset output\n";
     util::write_file_atomic(dir / (plot.name + ".gp"), gp.str());
     if (!gnuplot) return;
-    const std::string cmd = "cd " + sweep::shell_quote(dir.string()) + " && " + sweep::shell_quote(gnuplot_program()) +
-                            " " + sweep::shell_quote(plot.name + ".gp") + " > " + sweep::shell_quote(plot.name + ".log") +
+    const std::string cmd = "cd " + util::shell_quote(dir.string()) + " && " + util::shell_quote(gnuplot_program()) +
+                            " " + util::shell_quote(plot.name + ".gp") + " > " + util::shell_quote(plot.name + ".log") +
                             " 2>&1";
     const int rc = std::system(cmd.c_str());
     std::error_code ec;

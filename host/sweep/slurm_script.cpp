@@ -2,13 +2,11 @@
 
 #include <sstream>
 
+#include "util/shell_quote.hpp"
+
 namespace cap::sweep {
 
-std::string shell_quote(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
+using util::shell_quote;
 
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     const auto& s = sweep.spec.slurm;

@@ -22,7 +22,4 @@ struct SlurmRequest {
 
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request);
 
-// Quotes `text` for a POSIX shell: 'it'\''s'.
-std::string shell_quote(const std::string& text);
-
 }  // namespace cap::sweep

@@ -1,6 +1,7 @@
 #include "sweep/sweep_spec.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "util/suggest.hpp"
