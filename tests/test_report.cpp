@@ -173,13 +173,17 @@ TEST_CASE("report: seeds of one cell are averaged; results off every level are l
     make_run(runs, {"a-seed1", "CAP-m", "qqp", false, true, {final_event(10.13, 90.0, 87.0)}});
     make_run(runs, {"a-seed2", "CAP-m", "qqp", false, true, {final_event(10.13, 91.0, 88.0)}});
     make_run(runs, {"soft", "CAP-m", "qqp", false, true, {final_event(29.2, 70.3, 60.0)}});
+    // A kill mid-write leaves a line cut short: skipped with a warning, the rest still read.
+    write_text(runs / "a-seed2" / "metrics.jsonl", read_text(runs / "a-seed2" / "metrics.jsonl") + "{\"event\":\"tra");
     const fs::path layout = write_text(runs.parent_path() / "layout.toml", kLayout);
     cap::report::ReportRequest req{{runs}, layout, runs.parent_path() / "report"};
-    cap::report::write_report(req);
+    auto outcome = cap::report::write_report(req);
+    CHECK(std::any_of(outcome.warnings.begin(), outcome.warnings.end(),
+                      [](const std::string& w) { return w.find("1 unreadable line(s) skipped") != std::string::npos; }));
     const std::string md = read_text(req.out_dir / "table.md");
     INFO(md);
     CHECK(md.find("| CAP-m | 90.50/87.50 (mean of 2) | 91.6/87.7 | -1.10/-0.20 |") != std::string::npos);
-    CHECK(md.find("## Results at other levels") != std::string::npos);
+    CHECK(md.find("## Results outside the table") != std::string::npos);
     CHECK(md.find("`soft` (CAP-m, qqp, final): 29.20% remaining, accuracy 70.30, f1 60.00") != std::string::npos);
 }
 
@@ -191,6 +195,10 @@ TEST_CASE("report: levels match structured stages exactly and unstructured measu
     CHECK_FALSE(matches_level(29.2, 10));
     CHECK_FALSE(matches_level(29.2, 50));
     CHECK_FALSE(matches_level(10.13, 3));
+    // A result counts in one block only: the nearest level that accepts it.
+    CHECK(cap::report::nearest_level(40.5, {50, 40}) == 40.0);
+    CHECK(cap::report::nearest_level(46.0, {50, 40}) == 50.0);
+    CHECK_FALSE(cap::report::nearest_level(29.2, {50, 10}).has_value());
 
     const fs::path runs = cap::test::scratch_dir("report_structured") / "runs";
     make_run(runs, {"cap-f", "CAP-f", "sst2", true, true,

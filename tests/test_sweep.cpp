@@ -11,6 +11,7 @@
 #include "recipe/node.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
+#include "sweep/cell_state.hpp"
 #include "sweep/expand.hpp"
 #include "test_paths.hpp"
 
@@ -174,6 +175,9 @@ TEST_CASE("sweep: malformed sweeps are errors at file:line") {
           "needs a 'label'");
     check("sweep_bad_label", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\nlabels = [\"a b\"]\n", "names folders");
     check("sweep_no_axis", "[sweep]\nname = \"x\"\n", "declares no axis");
+    check("sweep_empty_axes", "[sweep]\naxis = []\n", "declares no axis");
+    check("sweep_slash_name", "[sweep]\nrun_name = \"{seed}/x\"\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\n",
+          "run name '1/x' (from run_name) names a folder");
     check("sweep_typo", "[sweep]\naxes = []\n", "unknown key 'axes'");
     check("sweep_two_starts", "[sweep]\n[[sweep.axis]]\nname = \"a\"\nvariants = [{ label = \"x\", recipe = \"x.toml\" }]\n"
           "[[sweep.axis]]\nname = \"b\"\nvariants = [{ label = \"y\", recipe = \"y.toml\" }]\n", "two recipes");
@@ -195,6 +199,24 @@ TEST_CASE("sweep: --dry-run lists every run and writes nothing") {
     for (const char* name : {"1-capf", "1-plain", "2-capf", "2-plain"}) CHECK(r.output.find(name) != std::string::npos);
     CHECK(r.output.find("to run") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
+
+    // --cell takes an index first (what Slurm passes), then a name: with runs named "1", "2",
+    // "3", array task 1 is the second run, never the one named "1".
+    const fs::path digits = sweep_file("sweep_dry_digits", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1, 2, 3]\n");
+    auto one = run_cap("sweep " + digits.string() + " --dry-run --cell 1 --out " + out.string());
+    INFO(one.output);
+    CHECK(one.output.find("seed=2") != std::string::npos);
+    CHECK(one.output.find("seed=1") == std::string::npos);
+    CHECK(run_cap("sweep " + digits.string() + " --dry-run --cell 7 --out " + out.string()).exit_code == 2);
+}
+
+TEST_CASE("sweep: a run folder holding only a temporary file (killed mid-write) is run again") {
+    const fs::path dir = cap::test::scratch_dir("sweep_leftovers") / "run";
+    CHECK((cap::sweep::cell_status(dir, "x").state == cap::sweep::CellState::ToRun));
+    write_text(dir / "recipe.toml.tmp-Ab12Cd", "[run]\n");
+    CHECK((cap::sweep::cell_status(dir, "x").state == cap::sweep::CellState::ToRun));
+    write_text(dir / "notes.txt", "mine");
+    CHECK((cap::sweep::cell_status(dir, "x").state == cap::sweep::CellState::Foreign));
 }
 
 TEST_CASE("sweep: a killed sweep resumes: finished runs are skipped, the interrupted one continues") {
@@ -281,11 +303,13 @@ sbatch = ["--constraint=a100"]
     REQUIRE(r.exit_code == 0);
     const std::string script = cap::test::read_text(out / "sweep.sbatch");
     INFO(script);
-    for (const char* line : {"#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n",
+    const std::string cd_line = "\ncd '" + fs::current_path().string() + "'\nexec ";
+    for (const std::string& line : std::vector<std::string>{"#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n",
                              "#SBATCH --partition=gpu-long\n", "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n",
                              "#SBATCH --cpus-per-task=6\n", "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n",
                              "#SBATCH --constraint=a100\n", "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n",
-                             "--set 'prune.batch_size=16'", "--cell \"${SLURM_ARRAY_TASK_ID}\""})
+                             "--set 'prune.batch_size=16'", "--cell \"${SLURM_ARRAY_TASK_ID}\"",
+                             cd_line})
         CHECK(script.find(line) != std::string::npos);
     CHECK(script.find("#SBATCH --output=" + fs::absolute(out).lexically_normal().string() + "/slurm/%A_%a.out") !=
           std::string::npos);

@@ -78,13 +78,13 @@ int execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& di
                 const std::string& recipe_label) {
     std::unique_ptr<util::ScopedLogFile> log_file;  // outlives the catch below: errors reach run.log too
     try {
+        // recipe.toml first: a folder holding it is a run (a sweep resumes it), one without is not.
+        if (!resume) util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
         log_file = std::make_unique<util::ScopedLogFile>(dir / "run.log");
-        if (resume) {
+        if (resume)
             spdlog::info("resuming run '{}' in {}", r.run_name, dir.string());
-        } else {
+        else
             spdlog::info("run '{}' from {} into {}", r.run_name, recipe_label, dir.string());
-            util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
-        }
 
         host::BackendPlugin backend(instantiate(r.backend));
         const auto report = run::report_backend(backend, r.backend_choice);

@@ -28,6 +28,7 @@ struct CellPlan {
     std::optional<recipe::ResolvedRecipe> resolved;   // empty: invalid
     std::vector<recipe::Diagnostic> problems;
     sweep::CellStatus status;
+    bool failed = false;   // this session ran it and it failed
 };
 
 std::string labels_text(const sweep::Cell& cell) {
@@ -73,10 +74,13 @@ void print_listing(const sweep::Expansion& expansion, const std::vector<CellPlan
     }
 }
 
-// Index or name (what --cell takes, and what Slurm passes as the array index).
+// An index (what Slurm passes), else a name: a run named "1" is reached by name only when "1"
+// is not an index, so array task 1 always runs the second cell.
 std::optional<size_t> find_cell(const sweep::Expansion& e, const std::string& which) {
     for (const auto& c : e.cells)
-        if (c.name == which || std::to_string(c.index) == which) return c.index;
+        if (std::to_string(c.index) == which) return c.index;
+    for (const auto& c : e.cells)
+        if (c.name == which) return c.index;
     return std::nullopt;
 }
 
@@ -92,7 +96,7 @@ void write_sweep_json(const sweep::Expansion& e, const std::vector<CellPlan>& pl
         for (const auto& [axis, label] : c.labels) run["labels"][axis] = label;
         if (!c.start_recipe.empty()) run["from"] = c.start_recipe;
         for (const auto& p : plans)
-            if (p.cell == &c && p.resolved) run["status"] = sweep::state_name(p.status.state);
+            if (p.cell == &c && p.resolved) run["status"] = p.failed ? "failed" : sweep::state_name(p.status.state);
         j["runs"].push_back(run);
     }
     util::write_file_atomic(out_dir / "sweep.json", j.dump(2) + "\n");
@@ -182,6 +186,7 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
         request.recipe = fs::absolute(options.recipe).lexically_normal();
         request.out_dir = fs::absolute(out_dir).lexically_normal();
         request.overrides = options.overrides;
+        request.working_dir = fs::current_path();
         for (const auto& p : global.plugin_paths) request.plugin_paths.push_back(fs::absolute(p).lexically_normal());
         fs::create_directories(out_dir / "slurm", ec);
         util::write_file_atomic(out_dir / "sweep.sbatch", sweep::slurm_script(expansion, request));
@@ -214,6 +219,7 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
         ++ran;
         if (rc != kExitOk) {
             ++failed;
+            p.failed = true;
             spdlog::error("sweep: run '{}' failed (its run.log says why); going on with the next", p.cell->name);
         } else {
             p.status = sweep::cell_status(dir, recipe::to_toml(p.resolved->tree));

@@ -77,6 +77,15 @@ bool matches_level(double remaining, double level) {
     return std::fabs(std::log(remaining / level)) <= std::log(1.35);
 }
 
+std::optional<double> nearest_level(double remaining, const std::vector<double>& levels) {
+    std::optional<double> best;
+    for (double level : levels)
+        if (matches_level(remaining, level) &&
+            (!best || std::fabs(std::log(remaining / level)) < std::fabs(std::log(remaining / *best))))
+            best = level;
+    return best;
+}
+
 Layout load_layout(const std::filesystem::path& file) {
     auto loaded = recipe::load_recipe(file);
     const Node& root = loaded.root;

@@ -73,4 +73,8 @@ Layout derived_layout(const std::vector<RunResult>& runs);
 // BERT-base and 10.75% on a 2-layer model: within a factor of 1.35 of the level counts.
 bool matches_level(double remaining, double level);
 
+// The level of `levels` a result belongs to: the nearest (in ratio) that matches_level accepts,
+// so no result counts in two blocks; none when no level is close enough.
+std::optional<double> nearest_level(double remaining, const std::vector<double>& levels);
+
 }  // namespace cap::report

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -252,8 +253,13 @@ void remaining_plot(const RunResult& r, const fs::path& dir, bool gnuplot, PlotO
 
 }  // namespace
 
-PlotOutcome write_plots(const std::vector<RunResult>& runs, const Layout& layout, const fs::path& dir) {
+PlotOutcome write_plots(const std::vector<RunResult>& runs_in, const Layout& layout, const fs::path& dir) {
     PlotOutcome out;
+    // Plots are named after runs; two sweeps reported together may share run names.
+    std::vector<RunResult> runs = runs_in;
+    std::map<std::string, int> seen;
+    for (auto& r : runs)
+        if (int n = ++seen[r.name]; n > 1) r.name += "-" + std::to_string(n);
     fs::create_directories(dir);
     const bool gnuplot = have_gnuplot();
     if (!gnuplot)

@@ -1,5 +1,10 @@
 #include "report/report.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+
 #include "report/layout.hpp"
 #include "report/plots.hpp"
 #include "report/run_results.hpp"
@@ -10,6 +15,24 @@ namespace fs = std::filesystem;
 
 namespace cap::report {
 
+namespace {
+
+// A sweep folder lists its runs in sweep.json: the ones that never started are noted too.
+void note_unstarted_runs(const fs::path& path, const std::vector<fs::path>& found, std::vector<std::string>& warnings) {
+    std::ifstream in(path / "sweep.json");
+    if (!in) return;
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_object() || !j.contains("runs") || !j["runs"].is_array()) return;
+    for (const auto& run : j["runs"]) {
+        if (!run.contains("name") || !run["name"].is_string()) continue;
+        const fs::path dir = path / run["name"].get<std::string>();
+        if (std::find(found.begin(), found.end(), dir) == found.end())
+            warnings.push_back(dir.string() + ": never started (in sweep.json); shown as missing");
+    }
+}
+
+}  // namespace
+
 ReportOutcome write_report(const ReportRequest& request) {
     ReportOutcome out;
     std::vector<RunResult> runs;
@@ -19,11 +42,16 @@ ReportOutcome write_report(const ReportRequest& request) {
             out.warnings.push_back(path.string() + ": no such run folder (shown as missing)");
             continue;
         }
-        for (const auto& dir : find_run_dirs(path)) {
+        const auto dirs = find_run_dirs(path);
+        for (const auto& dir : dirs) {
             runs.push_back(read_run(dir));
             if (!runs.back().finished)
                 out.warnings.push_back(dir.string() + ": unfinished (no summary.json); shown as missing");
+            if (runs.back().unreadable_lines)
+                out.warnings.push_back(dir.string() + "/metrics.jsonl: " + std::to_string(runs.back().unreadable_lines) +
+                                       " unreadable line(s) skipped");
         }
+        note_unstarted_runs(path, dirs, out.warnings);
     }
     const Layout layout = request.layout.empty() ? derived_layout(runs) : load_layout(request.layout);
     const Table table = build_table(layout, runs);

@@ -53,11 +53,10 @@ void read_losses(const fs::path& file, RunResult& r) {
     while (std::getline(in, line)) {
         ++line_no;
         if (line.empty()) continue;
-        json e;
-        try {
-            e = json::parse(line);
-        } catch (const json::exception&) {
-            throw std::runtime_error(file.string() + ":" + std::to_string(line_no) + ": not a JSON object");
+        json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!e.is_object()) {  // a line cut short by a kill; the run's other lines still count
+            ++r.unreadable_lines;
+            continue;
         }
         const std::string event = e.value("event", "");
         if (event == "resume") r.losses.clear();  // pruning restarts after a resume
@@ -152,7 +151,8 @@ RunResult read_run(const fs::path& dir) {
         for (const auto& s : summary["stages"])
             r.levels.push_back({100.0 * (1.0 - s.value("target_sparsity", 0.0)), s.value("stage", ""), numbers(s, kNotMetrics)});
         if (fs::exists(dir / "masks.safetensors")) read_kept_units(dir / "masks.safetensors", summary["stages"], r);
-    } else if (summary.contains("final") && summary["final"].contains("remaining_weights")) {
+    } else if (summary.contains("final") && summary["final"].contains("remaining_weights") &&
+               summary["final"]["remaining_weights"].is_number()) {
         const json& f = summary["final"];
         r.levels.push_back({f["remaining_weights"].get<double>(), "final", numbers(f, kNotMetrics)});
         if (fs::exists(dir / "remaining_weights.csv")) read_matrices(dir / "remaining_weights.csv", r);

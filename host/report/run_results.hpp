@@ -51,6 +51,7 @@ struct RunResult {
     std::vector<LossPoint> losses;        // pruning steps only (after the last resume)
     std::vector<KeptUnits> kept;
     std::vector<MatrixRemaining> matrices;
+    int64_t unreadable_lines = 0;         // metrics.jsonl lines cut short (a kill mid-write): skipped
 };
 
 // Reads a run folder; throws std::runtime_error naming the file when one is unreadable.

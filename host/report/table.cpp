@@ -34,10 +34,17 @@ std::string joined(const std::vector<std::string>& parts, const char* sep = "/")
 }
 
 std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
     std::string out = "\"";
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
+}
+
+// A '|' would end a Markdown table cell.
+std::string md(const std::string& s) {
+    std::string out;
+    for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+    return out;
 }
 
 const Published* find_published(const Layout& l, const std::string& method, const std::string& task, double level) {
@@ -81,7 +88,9 @@ Table build_table(const Layout& layout, const std::vector<RunResult>& runs) {
                     }
                     if (run.method != row.method) continue;
                     for (const auto& lv : run.levels) {
-                        const bool exact = run.structured ? std::fabs(lv.remaining - level) < 0.01 : matches_level(lv.remaining, level);
+                        const auto nearest = nearest_level(lv.remaining, layout.levels);
+                        const bool exact = run.structured ? std::fabs(lv.remaining - level) < 0.01
+                                                          : nearest && std::fabs(*nearest - level) < 1e-9;
                         if (!exact || !has_metrics(lv.metrics, col)) continue;
                         std::vector<double> v;
                         for (const auto& m : col.metrics) v.push_back(lv.metrics.at(m));
@@ -121,13 +130,13 @@ std::string to_markdown(const Table& t) {
         o << "\n## " << level_text(block.level) << " remaining weights";
         if (block.level < 100) o << " (" << as_written(100 - block.level) << "% sparsity)";
         o << "\n\n| Method |";
-        for (const auto& c : l.columns) o << " " << c.header << " |" << (with_published ? " published | Δ |" : "");
+        for (const auto& c : l.columns) o << " " << md(c.header) << " |" << (with_published ? " published | Δ |" : "");
         o << "\n| --- |";
         for (size_t i = 0; i < l.columns.size(); ++i) o << " --- |" << (with_published ? " --- | --- |" : "");
         o << "\n";
         std::vector<std::string> notes;
         for (size_t r = 0; r < l.rows.size(); ++r) {
-            o << "| " << l.rows[r].method << (l.rows[r].from_teacher ? " (teacher, dense)" : "") << " |";
+            o << "| " << md(l.rows[r].method) << (l.rows[r].from_teacher ? " (teacher, dense)" : "") << " |";
             for (size_t c = 0; c < l.columns.size(); ++c) {
                 const auto& cell = block.cells[r][c];
                 std::vector<std::string> ours, pub, delta;
@@ -149,7 +158,8 @@ std::string to_markdown(const Table& t) {
         if (!notes.empty()) o << "\nRuns: " << joined(notes, ", ") << ".\n";
     }
     if (!t.elsewhere.empty()) {
-        o << "\n## Results at other levels\n\nThese runs reached no level of the table:\n\n";
+        o << "\n## Results outside the table\n\nNo cell took these: another level, or a method, task or metric "
+             "the layout does not name:\n\n";
         for (const auto& [run, lv] : t.elsewhere) {
             std::vector<std::string> m;
             for (const auto& [k, v] : lv->metrics) m.push_back(k + " " + fixed(v));
@@ -181,8 +191,8 @@ std::string to_csv(const Table& t) {
                 }
                 for (size_t m = 0; m < l.columns[c].metrics.size(); ++m) {
                     const bool have = !cell.ours.empty();
-                    o << as_written(block.level) << "," << csv_field(l.rows[r].method) << "," << l.columns[c].task << ","
-                      << l.columns[c].metrics[m] << "," << (have ? fixed(cell.ours[m], 4) : "") << ","
+                    o << as_written(block.level) << "," << csv_field(l.rows[r].method) << "," << csv_field(l.columns[c].task)
+                      << "," << csv_field(l.columns[c].metrics[m]) << "," << (have ? fixed(cell.ours[m], 4) : "") << ","
                       << (cell.published ? as_written(cell.published->values[m]) : "") << ","
                       << (have && cell.published ? fixed(cell.ours[m] - cell.published->values[m], 4) : "") << ","
                       << (have ? "ok" : "missing") << "," << csv_field(joined(names, ";")) << ","

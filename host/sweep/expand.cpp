@@ -147,6 +147,11 @@ Expansion expand_sweep(const std::filesystem::path& file, const recipe::Override
                 errors.push_back({out.spec.origin, std::string("run_name: ") + e.what()});
                 continue;
             }
+            if (!good_label(cell.name)) {
+                errors.push_back({out.spec.origin, "run name '" + cell.name + "' (from run_name) names a folder: use "
+                                                   "letters, digits, '.', '_' or '-'"});
+                continue;
+            }
             if (!names.insert(cell.name).second) {
                 errors.push_back({out.spec.origin, "two runs are named '" + cell.name +
                                                        "': give run_name every axis that tells them apart"});

@@ -31,7 +31,9 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     for (const auto& line : s.setup) o << line << "\n";
     o << "\n# Array index -> run (for reading logs; cap derives the same list from the recipe):\n";
     for (const auto& cell : sweep.cells) o << "#   " << cell.index << "  " << cell.name << "\n";
-    o << "\nexec " << shell_quote(request.cap_executable.string());
+    o << "\n";
+    if (!request.working_dir.empty()) o << "cd " << shell_quote(request.working_dir.string()) << "\n";
+    o << "exec " << shell_quote(request.cap_executable.string());
     for (const auto& p : request.plugin_paths) o << " --plugin-path " << shell_quote(p);
     o << " sweep " << shell_quote(request.recipe.string()) << " \\\n    --out " << shell_quote(request.out_dir.string());
     for (const auto& u : request.overrides.unsets) o << " \\\n    --unset " << shell_quote(u);

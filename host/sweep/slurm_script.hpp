@@ -18,6 +18,7 @@ struct SlurmRequest {
     std::filesystem::path out_dir;         // absolute: the sweep's folder
     recipe::Overrides overrides;           // forwarded to every task
     std::vector<std::string> plugin_paths; // forwarded --plugin-path folders (absolute)
+    std::filesystem::path working_dir;     // where --emit ran: relative --set paths mean the same there
 };
 
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request);

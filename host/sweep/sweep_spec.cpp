@@ -13,14 +13,14 @@ using recipe::Entry;
 using recipe::Node;
 using recipe::Origin;
 
-namespace {
-
 bool good_label(const std::string& s) {
     if (s.empty()) return false;
     return std::all_of(s.begin(), s.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-    });
+    }) && s != "." && s != "..";
 }
+
+namespace {
 
 // A value's text as a default label: 0.1 -> "0.1", 3 -> "3", "cls" -> "cls".
 std::string label_of(const Node& v) {
@@ -285,6 +285,7 @@ std::optional<SweepSpec> parse_sweep(const Node& root, const std::string& defaul
         }
     } else if (has_axes) {
         spec.grids.push_back(Grid{sweep->origin, parse_axes(*sweep, "[[sweep.axis]]", errors), {}});
+        if (spec.grids.back().axes.empty()) errors.push_back({sweep->origin, "[sweep] declares no axis: add [[sweep.axis]] tables"});
     } else {
         errors.push_back({sweep->origin, "[sweep] declares no axis: add [[sweep.axis]] tables"});
     }

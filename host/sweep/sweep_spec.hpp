@@ -75,6 +75,9 @@ struct SweepSpec {
 // file:line for every malformed entry. `default_name` is used when [sweep] has no name.
 std::optional<SweepSpec> parse_sweep(const recipe::Node& root, const std::string& default_name);
 
+// Letters, digits, '.', '_', '-': what may name an axis, a label, a run (and so a folder).
+bool good_label(const std::string& text);
+
 // Replaces "{axis}" in `text` with that axis's label; throws std::invalid_argument on an
 // unknown or unclosed placeholder.
 std::string fill_labels(const std::string& text, const std::vector<std::pair<std::string, std::string>>& labels);
