@@ -49,8 +49,8 @@ constexpr int64_t kBatch = 32, kLength = 128, kBankRows = 16384;
 
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
-cap::model::BertConfig base_config() {
-    cap::model::BertConfig c;
+cap::hf::BertConfig base_config() {
+    cap::hf::BertConfig c;
     c.num_hidden_layers = 12;
     c.hidden_size = 768;
     c.num_attention_heads = 12;

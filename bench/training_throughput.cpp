@@ -67,7 +67,7 @@ void set_threads() { at::set_num_threads(static_cast<int>(std::max(1u, std::thre
 void train_step_vs_matmuls(benchmark::State& state, const Shape& s) {
     set_threads();
     at::manual_seed(0);
-    cap::model::BertConfig c;
+    cap::hf::BertConfig c;
     c.num_hidden_layers = s.layers;
     c.hidden_size = s.hidden;
     c.num_attention_heads = s.heads;

@@ -19,12 +19,14 @@ int main(int argc, char** argv) {
                                           std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
                                           std::to_string(CAP_ABI_VERSION_MINOR) + ")");
     app.require_subcommand(1);
-    app.fallthrough();  // global options may follow the subcommand
+    app.fallthrough();  // global options may come anywhere: before, after or inside the subcommand
 
     GlobalOptions global;
     std::string log_level = "info";
+    // One folder per --plugin-path, so that `cap run --plugin-path DIR RECIPE` leaves RECIPE to run.
     app.add_option("--plugin-path", global.plugin_paths,
-                   "folder searched for plugins before CAP_PLUGIN_PATH and the built-in folder (repeatable)");
+                   "folder searched for plugins before CAP_PLUGIN_PATH and the built-in folder (repeatable)")
+        ->allow_extra_args(false);
     app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
 
     auto* plugins = app.add_subcommand("plugins", "list every plugin found, with its options");
@@ -33,8 +35,10 @@ int main(int argc, char** argv) {
 
     cap::recipe::Overrides overrides;
     auto add_overrides = [&](CLI::App* cmd) {
-        cmd->add_option("--set", overrides.sets, "override a recipe key: --set a.b=value (repeatable)");
-        cmd->add_option("--unset", overrides.unsets, "remove a recipe key or table: --unset a.b (repeatable)");
+        cmd->add_option("--set", overrides.sets, "override a recipe key: --set a.b=value (repeatable)")
+            ->allow_extra_args(false);
+        cmd->add_option("--unset", overrides.unsets, "remove a recipe key or table: --unset a.b (repeatable)")
+            ->allow_extra_args(false);
     };
     auto* validate = app.add_subcommand("validate", "check a recipe and every plugin option; writes nothing");
     std::string recipe;
@@ -68,7 +72,7 @@ int main(int argc, char** argv) {
     EvalCommand eval_options;
     eval->add_option("--model", eval_options.model, "Hugging Face folder (dense, masked or compacted)")->required();
     eval->add_option("--task", eval_options.task, "sst2, mnli, qqp, qnli, rte, mrpc, wnli, squad or synthetic")->required();
-    eval->add_option("--data", eval_options.data, "the task's data folder");
+    eval->add_option("--data", eval_options.data, "the task's data folder, or one dev file (dev.tsv, dev_matched.tsv, dev-v1.1.json)");
     eval->add_option("--max-seq-length", eval_options.max_seq_length, "tokens per input")->capture_default_str()->check(CLI::Range(8, 4096));
     eval->add_option("--doc-stride", eval_options.doc_stride, "SQuAD: tokens shared by consecutive windows")->capture_default_str()->check(CLI::Range(1, 4096));
     eval->add_option("--batch-size", eval_options.batch_size, "examples per batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
@@ -78,7 +82,8 @@ int main(int argc, char** argv) {
     std::string plugin_file;
     std::vector<std::string> plugin_options;
     check->add_option("FILE", plugin_file, "plugin library (.so)")->required();
-    check->add_option("--option", plugin_options, "plugin option for create: --option name=value (repeatable)");
+    check->add_option("--option", plugin_options, "plugin option for create: --option name=value (repeatable)")
+        ->allow_extra_args(false);
 
     try {
         app.parse(argc, argv);

@@ -1,4 +1,4 @@
-// The contrastive loss of PrC/SnC/FiC (cap-reference 3.3): values worked by hand on tiny banks,
+// The contrastive loss of PrC/SnC/FiC (docs/algorithms.md §4): values worked by hand on tiny banks,
 // against an independent loop-by-loop implementation, with and without the quirk options, and
 // its gradient against finite differences; then the plugins through the ABI.
 #include <doctest/doctest.h>

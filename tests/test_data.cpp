@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "data/glue.hpp"
+#include "settings/task.hpp"
 #include "data/squad.hpp"
 #include "data/synthetic.hpp"
 #include "metrics/classification.hpp"
@@ -150,4 +151,14 @@ TEST_CASE("data: the real GLUE and SQuAD files read completely") {
     CHECK(read_glue_tsv(*data / "glue/MNLI/dev_mismatched.tsv", *find_glue_task("mnli")).size() == 1000);
     CHECK(read_glue_tsv(*data / "glue/QQP/dev.tsv", *find_glue_task("qqp")).size() == 1000);
     CHECK(read_squad(*data / "squad/dev-v1.1.json").size() == 10570);
+}
+
+TEST_CASE("data: the task names recipes accept are the tasks the data code makes") {
+    const auto& names = cap::settings::task_names();
+    for (const auto& name : names) {
+        CAPTURE(name);
+        CHECK((name == "squad" || name == "synthetic" || cap::data::find_glue_task(name) != nullptr));
+    }
+    for (const auto& glue : cap::data::glue_task_names())
+        CHECK(std::find(names.begin(), names.end(), glue) != names.end());
 }

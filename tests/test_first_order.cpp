@@ -143,7 +143,7 @@ TEST_CASE("first_order: the reference protects a layer's best head even when it 
 }
 
 TEST_CASE("first_order: the host's importance pass gives the accumulated |d CE / d mask| of a tiny BERT") {
-    model::BertConfig cfg;
+    hf::BertConfig cfg;
     cfg.vocab_size = 2048;  // the synthetic task uses ids [1000, 2000)
     cfg.hidden_size = 16;
     cfg.num_hidden_layers = 2;
@@ -154,7 +154,7 @@ TEST_CASE("first_order: the host's importance pass gives the accumulated |d CE /
     at::manual_seed(7);
     model::Bert bert(cfg, model::TaskHead::kClassification);
     bert->init_weights();
-    data::TaskConfig tc;
+    settings::TaskConfig tc;
     tc.name = "synthetic";
     tc.max_train_examples = 40;
     tc.max_eval_examples = 8;

@@ -94,7 +94,8 @@ TEST_CASE("recipe errors: missing required key and missing file") {
                "[criterion] is missing required key 'needed'");
     expect_one("missing_file", std::string(kCriterionHeader) + "vocab = \"no/such/vocab.txt\"\n", 4, 9,
                "vocab: no such file or folder: ");
-    expect_one("missing_model", "[model]\npretrained = \"no-such-model\"\n", 2, 14, "no config.json in ");
+    expect_one("missing_model", "[model]\npretrained = \"models/none/here\"\n", 2, 14, "no such folder: ");
+    expect_one("empty_model", "[model]\npretrained = \".\"\n", 2, 14, "no config.json in ");
 }
 
 TEST_CASE("recipe errors: a path that exists resolves against the recipe's folder") {

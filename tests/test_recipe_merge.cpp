@@ -84,7 +84,8 @@ TEST_CASE("recipe merge: --unset then --set apply on top, in order") {
 TEST_CASE("recipe merge: a Hugging Face folder gives the model shape from config.json") {
     const fs::path dir = cap::test::scratch_dir("hf_shape");
     cap::test::write_text(dir / "model" / "config.json",
-                          R"({"num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256, "intermediate_size": 1024})");
+                          R"({"vocab_size": 100, "num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256,
+                              "intermediate_size": 1024})");
     auto file = cap::test::write_text(dir / "r.toml", "[model]\npretrained = \"model\"\n");
     auto r = resolve_recipe(file, {}, registry());
     CHECK(r.model.shape.num_layers == 4);
@@ -94,6 +95,14 @@ TEST_CASE("recipe merge: a Hugging Face folder gives the model shape from config
     cap::test::write_text(dir / "broken" / "config.json", R"({"num_hidden_layers": 4)");
     auto broken = cap::test::write_text(dir / "b.toml", "[model]\npretrained = \"broken\"\n");
     CHECK_THROWS_WITH_AS(resolve_recipe(broken, {}, registry()), doctest::Contains("is not valid JSON"), RecipeErrors);
+
+    // config.json is read as the model loader reads it: what would fail the run fails validation.
+    cap::test::write_text(dir / "partial" / "config.json",
+                          R"({"num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256, "intermediate_size": 1024})");
+    auto partial = cap::test::write_text(dir / "p.toml", "[model]\npretrained = \"partial\"\n");
+    CHECK_THROWS_WITH_AS(resolve_recipe(partial, {}, registry()),
+                         doctest::Contains(((dir / "partial" / "config.json").string() + ": missing 'vocab_size'").c_str()),
+                         RecipeErrors);
 }
 
 TEST_CASE("recipe merge: the resolved recipe serialises with every value") {

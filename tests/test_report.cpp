@@ -302,7 +302,7 @@ source = "x"
     CHECK(none.output.find("nowhere: no such folder") != std::string::npos);
 }
 
-TEST_CASE("report: the paper's layout files load, with the published numbers of cap-reference section 1") {
+TEST_CASE("report: the paper's layout files load, with the published numbers of docs/algorithms.md §1") {
     const fs::path paper = fs::path(cap::test::kSourceDir) / "configs" / "paper";
     for (const auto& e : fs::directory_iterator(paper)) {
         if (e.path().string().find(".layout.toml") == std::string::npos) continue;

@@ -34,7 +34,7 @@ TEST_CASE("training: the linear schedule rises over the warm-up and falls to zer
 
 namespace {
 model::Bert small_bert(uint64_t seed) {
-    model::BertConfig c;
+    hf::BertConfig c;
     c.vocab_size = 32;
     c.hidden_size = 8;
     c.num_hidden_layers = 1;
@@ -103,13 +103,13 @@ TEST_CASE("training: the fused AdamW with clipping matches LibTorch's AdamW afte
 }
 
 TEST_CASE("training: a tiny BERT learns the synthetic task") {
-    data::TaskConfig config;
+    settings::TaskConfig config;
     config.name = "synthetic";
     config.max_train_examples = 1500;
     config.max_eval_examples = 400;
     auto task = data::make_task(config, nullptr);
     at::manual_seed(3);
-    model::BertConfig c;
+    hf::BertConfig c;
     c.hidden_size = 64;
     c.num_hidden_layers = 2;
     c.num_attention_heads = 2;
@@ -118,8 +118,11 @@ TEST_CASE("training: a tiny BERT learns the synthetic task") {
     model::Bert m(c, model::TaskHead::kClassification);
     const fs::path dir = cap::test::scratch_dir("learn_synthetic");
     train::MetricsLog log(dir / "metrics.jsonl");
-    train::StageContext ctx{*task, m, at::kCPU, dir / "checkpoints", log, "finetune", 3, false};
-    train::FineTuneSettings s;
+    train::StageContext ctx(*task, m, log);
+    ctx.checkpoint_dir = dir / "checkpoints";
+    ctx.stage = "finetune";
+    ctx.seed = 3;
+    settings::FineTuneSettings s;
     s.epochs = 5;
     s.learning_rate = 1e-3;
     s.warmup_ratio = 0.1;

@@ -98,8 +98,8 @@ std::vector<at::Tensor> binarize(const host::CriterionPlugin& c, const std::vect
 int64_t ones(const at::Tensor& m) { return (m == 1).sum().item<int64_t>(); }
 bool binary(const at::Tensor& m) { return ((m == 0) | (m == 1)).all().item<bool>(); }
 
-model::BertConfig small_config() {
-    model::BertConfig c;
+hf::BertConfig small_config() {
+    hf::BertConfig c;
     c.vocab_size = 64;
     c.hidden_size = 16;
     c.num_hidden_layers = 2;
@@ -320,7 +320,7 @@ TEST_CASE("remaining weights: a small model counted by hand") {
 }
 
 TEST_CASE("remaining weights: BERT-base has 84,934,656 masked weights and 119,808 others; top-k 3% reads 3.14%") {
-    model::Bert bert(model::BertConfig{}, model::TaskHead::kClassification);
+    model::Bert bert(hf::BertConfig{}, model::TaskHead::kClassification);
     std::vector<int64_t> all, three, ten;
     for (int64_t l = 0; l < 12; ++l)
         for (int k = 0; k < model::kEncoderLinears; ++k) {

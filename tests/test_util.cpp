@@ -5,6 +5,7 @@
 #include "plugin/host_services.hpp"
 #include "plugin/status.hpp"
 #include "support/process.hpp"
+#include "util/seed.hpp"
 #include "util/atomic_file.hpp"
 #include "util/sha256.hpp"
 #include "util/suggest.hpp"
@@ -39,7 +40,7 @@ TEST_CASE("util: suggestions catch typos and ignore unrelated words") {
 }
 
 TEST_CASE("util: plugin seeds are stable, differ by stream and follow the run seed") {
-    using cap::host::derive_seed;
+    using cap::util::derive_seed;
     CHECK(derive_seed(42, nullptr) == 42);
     CHECK(derive_seed(42, "a") == derive_seed(42, "a"));
     CHECK(derive_seed(42, "a") != derive_seed(42, "b"));

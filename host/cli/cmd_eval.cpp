@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "data/task.hpp"
+#include "hf/hub_cache.hpp"
 #include "model/checkpoint.hpp"
 #include "util/atomic_file.hpp"
 
@@ -15,32 +16,48 @@ namespace cap::cli {
 
 int cmd_eval(const EvalCommand& options) {
     try {
-        data::TaskConfig config;
+        settings::TaskConfig config;
         config.name = options.task;
         config.data = options.data;
         config.max_seq_length = options.max_seq_length;
         config.doc_stride = options.doc_stride;
         config.load_train = false;
-        const auto names = data::task_names();
+        const auto names = settings::task_names();
         if (std::find(names.begin(), names.end(), config.name) == names.end()) {
             std::string all;
             for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
             spdlog::error("--task {}: unknown task (known: {})", config.name, all);
             return kExitUsage;
         }
-        if (config.name != "synthetic" && !fs::is_directory(config.data)) {
-            spdlog::error("--data {}: no such folder", config.data.string());
-            return kExitUsage;
+        // A task folder (every dev file of the task) or one dev file (dev.tsv, dev-v1.1.json).
+        if (config.name != "synthetic") {
+            std::error_code ec;
+            if (options.data.empty()) {
+                spdlog::error("--task {} needs --data: the task's folder or one of its dev files", config.name);
+                return kExitUsage;
+            }
+            if (fs::is_regular_file(config.data, ec)) {
+                config.dev_file = config.data;
+                config.data = config.data.parent_path();
+            } else if (!fs::is_directory(config.data, ec)) {
+                spdlog::error("--data {}: no such file or folder", config.data.string());
+                return kExitUsage;
+            }
         }
         if (!options.out.empty() && fs::is_directory(options.out)) {
             spdlog::error("--out {} is a folder; give a file name", options.out);
             return kExitUsage;
         }
-        const fs::path vocab = fs::path(options.model) / "vocab.txt";
+        const auto model = hf::find_model(options.model, fs::current_path());
+        if (!model.folder) {
+            spdlog::error("--model {}: {}", options.model, model.problem);
+            return kExitUsage;
+        }
+        const fs::path vocab = *model.folder / "vocab.txt";
         std::optional<text::WordPieceTokenizer> tokenizer;
         if (config.name != "synthetic") tokenizer.emplace(text::Vocabulary::load(vocab));
         auto task = data::make_task(config, tokenizer ? &*tokenizer : nullptr);
-        auto loaded = model::load_pretrained(options.model, task->head(), task->labels());
+        auto loaded = model::load_pretrained(*model.folder, task->head(), task->labels());
         data::EvalOptions eval;
         eval.batch_size = options.batch_size;
         eval.predictions = !options.out.empty();

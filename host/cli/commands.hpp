@@ -30,13 +30,6 @@ struct RunOptions {
 // cap run --resume RUN_DIR: continue a killed run from its last checkpoint.
 int cmd_run(const GlobalOptions& global, const RunOptions& options);
 
-// Runs a resolved recipe into `dir` (created, empty, or an unfinished run folder when
-// `resume`): run.log, recipe.toml, manifest.json, schedule.json, then the training. Logs any
-// error and returns kExitFailure rather than throwing; cap run and cap sweep share it.
-int execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir, bool resume,
-                const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
-                const std::string& recipe_label);
-
 struct SweepOptions {
     std::string recipe;
     recipe::Overrides overrides;   // applied to every run; an override of an axis key is an error

@@ -120,7 +120,7 @@ Split encode_file(const std::filesystem::path& file, const GlueTaskSpec& spec, c
 
 }  // namespace
 
-std::unique_ptr<Task> make_glue_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
+std::unique_ptr<Task> make_glue_task(const settings::TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
     const GlueTaskSpec* spec = find_glue_task(config.name);
     if (!spec) throw std::runtime_error("unknown GLUE task '" + config.name + "'");
     Split train;
@@ -128,14 +128,23 @@ std::unique_ptr<Task> make_glue_task(const TaskConfig& config, const text::WordP
         train = encode_file(config.data / "train.tsv", *spec, tokenizer, config.max_seq_length,
                             config.max_train_examples, "train");
     std::vector<Split> dev;
-    for (size_t i = 0; i < spec->dev_files.size(); ++i)
+    if (!config.dev_file.empty()) {
+        // One file: named like the task's dev file of that name (MNLI's dev_mismatched.tsv
+        // reports mismatched_accuracy), plain otherwise.
+        std::string name;
+        for (size_t i = 0; i < spec->dev_files.size(); ++i)
+            if (config.dev_file.filename() == spec->dev_files[i]) name = spec->dev_names[i];
+        dev.push_back(encode_file(config.dev_file, *spec, tokenizer, config.max_seq_length, config.max_eval_examples,
+                                  name));
+    }
+    for (size_t i = 0; config.dev_file.empty() && i < spec->dev_files.size(); ++i)
         dev.push_back(encode_file(config.data / spec->dev_files[i], *spec, tokenizer, config.max_seq_length,
                                   config.max_eval_examples, spec->dev_names[i]));
     return std::make_unique<ClassificationTask>(spec->name, spec->labels, std::move(train), std::move(dev),
                                                 spec->reports_f1, tokenizer.vocabulary().pad_id());
 }
 
-std::unique_ptr<Task> make_synthetic_task(const TaskConfig& config) {
+std::unique_ptr<Task> make_synthetic_task(const settings::TaskConfig& config) {
     const int64_t train_count = config.max_train_examples > 0 ? config.max_train_examples : 4000;
     const int64_t dev_count = config.max_eval_examples > 0 ? config.max_eval_examples : 1000;
     auto to_split = [](std::vector<SyntheticExample> examples, std::string name) {

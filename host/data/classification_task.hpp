@@ -7,7 +7,7 @@
 
 namespace cap::data {
 
-std::unique_ptr<Task> make_glue_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer);
-std::unique_ptr<Task> make_synthetic_task(const TaskConfig& config);
+std::unique_ptr<Task> make_glue_task(const settings::TaskConfig& config, const text::WordPieceTokenizer& tokenizer);
+std::unique_ptr<Task> make_synthetic_task(const settings::TaskConfig& config);
 
 }  // namespace cap::data

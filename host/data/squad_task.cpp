@@ -107,13 +107,13 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Task> make_squad_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
+std::unique_ptr<Task> make_squad_task(const settings::TaskConfig& config, const text::WordPieceTokenizer& tokenizer) {
     SquadWindowing windowing{config.max_seq_length, config.doc_stride, config.max_query_length};
     std::vector<SquadExample> train_examples;
     if (config.load_train) train_examples = read_squad(find_json(config.data, "train"));
     if (config.max_train_examples > 0 && static_cast<int64_t>(train_examples.size()) > config.max_train_examples)
         train_examples.resize(static_cast<size_t>(config.max_train_examples));
-    auto dev_examples = read_squad(find_json(config.data, "dev"));
+    auto dev_examples = read_squad(config.dev_file.empty() ? find_json(config.data, "dev") : config.dev_file);
     if (config.max_eval_examples > 0 && static_cast<int64_t>(dev_examples.size()) > config.max_eval_examples)
         dev_examples.resize(static_cast<size_t>(config.max_eval_examples));
     auto train = squad_features(train_examples, tokenizer, windowing);

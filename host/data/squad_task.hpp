@@ -8,6 +8,6 @@
 
 namespace cap::data {
 
-std::unique_ptr<Task> make_squad_task(const TaskConfig& config, const text::WordPieceTokenizer& tokenizer);
+std::unique_ptr<Task> make_squad_task(const settings::TaskConfig& config, const text::WordPieceTokenizer& tokenizer);
 
 }  // namespace cap::data

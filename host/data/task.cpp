@@ -6,14 +6,7 @@
 
 namespace cap::data {
 
-std::vector<std::string> task_names() {
-    auto names = glue_task_names();
-    names.push_back("squad");
-    names.push_back("synthetic");
-    return names;
-}
-
-std::unique_ptr<Task> make_task(const TaskConfig& config, const text::WordPieceTokenizer* tokenizer) {
+std::unique_ptr<Task> make_task(const settings::TaskConfig& config, const text::WordPieceTokenizer* tokenizer) {
     if (config.name == "synthetic") return make_synthetic_task(config);
     if (!tokenizer) throw std::runtime_error("task " + config.name + " needs a vocabulary (vocab.txt) to tokenize");
     if (config.name == "squad") return make_squad_task(config, *tokenizer);

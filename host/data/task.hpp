@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/batch.hpp"
-#include "data/task_config.hpp"
+#include "settings/task.hpp"
 #include "model/bert.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 
@@ -53,6 +53,6 @@ inline model::ForwardOptions eval_forward(const EvalOptions& options) {
 
 // Reads (or generates) the task's data. The tokenizer is required for text tasks and ignored
 // by the synthetic one. Throws std::runtime_error naming the file and line of bad input.
-std::unique_ptr<Task> make_task(const TaskConfig& config, const text::WordPieceTokenizer* tokenizer);
+std::unique_ptr<Task> make_task(const settings::TaskConfig& config, const text::WordPieceTokenizer* tokenizer);
 
 }  // namespace cap::data

@@ -19,9 +19,12 @@
 #include <functional>
 #include <string>
 
-#include "model/bert_config.hpp"
+#include "hf/bert_config.hpp"
 
 namespace cap::model {
+
+// The architecture as config.json spells it (hf/: parsed without LibTorch, shared with recipes).
+using hf::BertConfig;
 
 enum class TaskHead { kClassification, kSpan };  // sequence classification, extractive QA
 enum class Pooling { kNone, kCls, kMean };

@@ -1,8 +1,5 @@
-// The safetensors format, read and written by cap itself: an 8-byte little-endian header length
-// N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
-// then the raw little-endian data. F32, F16, BF16 and F64 load as float32; I64/I32/I16/I8/U8/BOOL
-// load as they are. Any inconsistency (truncated file, offsets outside the data, a size that
-// does not match the shape) is an error naming the file and the tensor, never a crash.
+// Safetensors files as LibTorch tensors, on top of hf/safetensors_format (which checks the
+// container). F32, F16, BF16 and F64 load as float32; I64/I32/I16/I8/U8/BOOL load as they are.
 #pragma once
 
 #include <ATen/Tensor.h>

@@ -2,15 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-
 #include "plugin/status.hpp"
+#include "util/seed.hpp"
 
 namespace cap::host {
 
 namespace {
-
-std::atomic<uint64_t> g_run_seed{42};
 
 const char* kHostVersion = "cap " CAP_VERSION_STRING;
 
@@ -37,8 +34,9 @@ void log_from_plugin(const cap_host_api* host, int32_t level, const char* messag
     }
 }
 
-uint64_t seed_for_plugin(const cap_host_api*, const char* stream) {
-    return derive_seed(g_run_seed.load(), stream);
+uint64_t seed_for_plugin(const cap_host_api* host, const char* stream) {
+    auto* ctx = context_of(host);
+    return util::derive_seed(ctx ? ctx->seed() : kDefaultSeed, stream);
 }
 
 // Finds a declared option of the expected type; on failure returns the status to hand back.
@@ -114,9 +112,9 @@ cap_status* option_float_list(const cap_host_api*, const cap_options* o, const c
 
 }  // namespace
 
-std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major,
-                                               uint16_t abi_minor) {
-    auto ctx = std::make_unique<HostContext>();
+std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major, uint16_t abi_minor,
+                                               uint64_t seed) {
+    auto ctx = std::make_unique<HostContext>(seed);
     ctx->set_label(std::move(label));
     cap_host_api& api = ctx->api;
     api.struct_size = sizeof(cap_host_api);
@@ -132,21 +130,6 @@ std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_m
     api.option_string = option_string;
     api.option_float_list = option_float_list;
     return ctx;
-}
-
-void set_run_seed(uint64_t seed) { g_run_seed.store(seed); }
-uint64_t run_seed() { return g_run_seed.load(); }
-
-uint64_t derive_seed(uint64_t seed, const char* stream) {
-    if (!stream) return seed;
-    // FNV-1a of the stream name, then a splitmix64 finaliser: stable across platforms.
-    uint64_t h = 1469598103934665603ull;
-    for (const char* p = stream; *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
-    uint64_t z = seed ^ h;
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 }  // namespace cap::host

@@ -19,11 +19,16 @@ struct cap_options {
 
 namespace cap::host {
 
-// One library's view of the host: the C table plus the label its log lines carry. The label
-// changes once, after the entry point named the plugin, possibly while a plugin thread logs.
+// A plugin's view of the host: the C table plus the label its log lines carry and the seed its
+// seed() calls mix. Each library gets one for its entry point (seed: kDefaultSeed), and each
+// instance its own (seed: the run's), so runs resolved one after another never share a seed
+// through process state. The label changes once, after the entry point named the plugin,
+// possibly while a plugin thread logs.
 class HostContext {
 public:
+    explicit HostContext(uint64_t seed) : seed_(seed) {}
     cap_host_api api{};
+    uint64_t seed() const { return seed_; }
     void set_label(std::string label) {
         std::lock_guard<std::mutex> lock(mutex_);
         label_ = std::move(label);
@@ -34,17 +39,17 @@ public:
     }
 
 private:
+    const uint64_t seed_;
     mutable std::mutex mutex_;
     std::string label_;
 };
 
-// Builds the table that a library built against ABI (major, minor) is offered.
-std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major,
-                                               uint16_t abi_minor);
+// The seed a plugin sees outside any run (at load, in `cap plugins` and `check-plugin`).
+constexpr uint64_t kDefaultSeed = 42;
 
-// The run's seed, which host->seed() mixes with each stream name.
-void set_run_seed(uint64_t seed);
-uint64_t run_seed();
-uint64_t derive_seed(uint64_t seed, const char* stream);
+// Builds the table offered to a plugin built against ABI (major, minor); host->seed() mixes
+// `seed` with each stream name.
+std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major, uint16_t abi_minor,
+                                               uint64_t seed = kDefaultSeed);
 
 }  // namespace cap::host

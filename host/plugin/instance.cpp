@@ -17,13 +17,15 @@ cap_options make_options(const PluginLibrary& library, OptionValues values) {
     return options;
 }
 
-PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values)
+PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values, uint64_t seed)
     : library_(std::move(library)),
+      host_(make_host_context(library_->label(), library_->host_api()->abi_major, library_->host_api()->abi_minor,
+                              seed)),
       options_(std::make_unique<cap_options>(make_options(*library_, std::move(values)))) {
     const auto& d = library_->descriptor();
     cap_status* status = nullptr;
     try {
-        status = d.create(library_->host_api(), options_.get(), &handle_);
+        status = d.create(&host_->api, options_.get(), &handle_);
     } catch (...) {
         throw PluginError(label() + ": create threw a C++ exception across the ABI (a plugin bug)",
                           CAP_ERROR_INTERNAL);

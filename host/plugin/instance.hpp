@@ -24,8 +24,9 @@ T blank_struct() {
 
 class PluginInstance {
 public:
-    // Calls the plugin's create(); throws PluginError naming the plugin on failure.
-    PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values);
+    // Calls the plugin's create() with a host table of its own whose seed() mixes `seed` (the
+    // run's); throws PluginError naming the plugin on failure.
+    PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values, uint64_t seed = kDefaultSeed);
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;
@@ -64,6 +65,7 @@ private:
     void check_call(cap_status* status, const char* what) const;
 
     std::shared_ptr<const PluginLibrary> library_;
+    std::unique_ptr<HostContext> host_;  // create() was promised it stays valid until destroy()
     std::unique_ptr<cap_options> options_;
     void* handle_ = nullptr;
 };

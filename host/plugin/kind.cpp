@@ -23,12 +23,6 @@ const std::vector<cap_plugin_kind>& all_kinds() {
     return kinds;
 }
 
-std::optional<cap_plugin_kind> kind_from_name(const std::string& name) {
-    for (auto k : all_kinds())
-        if (kind_name(k) == name) return k;
-    return std::nullopt;
-}
-
 #define CAP_ENTRY(type, field) TableEntry{#field, offsetof(type, field)}
 
 const std::vector<TableEntry>& required_entries(cap_plugin_kind kind) {

@@ -1,7 +1,6 @@
 // Plugin kinds by name, and where each kind's table declares its required entries.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,8 +8,7 @@
 
 namespace cap::host {
 
-std::string kind_name(cap_plugin_kind kind);                      // "criterion"
-std::optional<cap_plugin_kind> kind_from_name(const std::string&); // inverse
+std::string kind_name(cap_plugin_kind kind);  // "criterion"
 const std::vector<cap_plugin_kind>& all_kinds();
 
 // A function-table entry the host checks at load: its name and byte offset in the table.

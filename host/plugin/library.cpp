@@ -46,12 +46,6 @@ std::string PluginLibrary::abi_version() const { return version_string(abi_major
 std::string PluginLibrary::label() const { return kind_name(kind_) + "/" + name_; }
 const cap_host_api* PluginLibrary::host_api() const { return &host_->api; }
 
-const OptionSpec* PluginLibrary::find_option(const std::string& name) const {
-    for (const auto& o : options_)
-        if (o.name == name) return &o;
-    return nullptr;
-}
-
 PluginLibrary::~PluginLibrary() = default;
 
 std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& path,

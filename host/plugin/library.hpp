@@ -63,7 +63,6 @@ public:
     std::string abi_version() const;
     std::string label() const;  // "criterion/random"
     const std::vector<OptionSpec>& options() const { return options_; }
-    const OptionSpec* find_option(const std::string& name) const;
 
     const cap_host_api* host_api() const;
     const cap_plugin_descriptor& descriptor() const { return descriptor_; }

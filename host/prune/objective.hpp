@@ -1,4 +1,4 @@
-// The loss CAP trains and measures importance with (cap-reference 3.3):
+// The loss CAP trains and measures importance with (docs/algorithms.md §5):
 //   ce_weight * CE + distillation + sum over contrastive modules of (unsupervised + supervised).
 // Distillation and the contrastive terms are plugins that return their value and the gradient
 // w.r.t. their input (logits, representations); the host folds each into the backward pass as

@@ -1,4 +1,4 @@
-// Remaining weights counted as the reference's counts_parameters.py (cap-reference 3.4): only
+// Remaining weights counted as the reference's counts_parameters.py (docs/algorithms.md §6): only
 // encoder tensors count; the masked linears count their kept entries, and every encoder bias and
 // LayerNorm parameter counts as remaining. Embeddings, pooler and classifier are left out.
 #pragma once

@@ -4,8 +4,9 @@
 
 #include <climits>
 #include <map>
-#include <fstream>
 
+#include "hf/builtin_models.hpp"
+#include "hf/hub_cache.hpp"
 #include "recipe/schema_check.hpp"
 
 namespace fs = std::filesystem;
@@ -35,9 +36,11 @@ std::vector<OptionSpec> run_schema(const std::string& default_name) {
 
 std::vector<OptionSpec> model_schema() {
     return {spec("pretrained", CAP_OPTION_STRING, std::string("builtin:bert-tiny"),
-                 "pre-trained model: builtin:bert-tiny, builtin:bert-base, or a Hugging Face folder"),
+                 "pre-trained model: builtin:bert-tiny, builtin:bert-base, a Hugging Face folder, or a Hugging "
+                 "Face model id already in the local cache (bert-base-uncased, org/name@revision)"),
             spec("teacher", CAP_OPTION_STRING, std::string(""),
-                 "fine-tuned teacher (Hugging Face folder); empty: fine-tune the pre-trained model first")};
+                 "fine-tuned teacher (Hugging Face folder or cached model id); empty: fine-tune the pre-trained "
+                 "model first")};
 }
 
 std::vector<OptionSpec> constraints_schema() {
@@ -52,7 +55,7 @@ std::vector<OptionSpec> task_schema() {
     auto name = spec("name", CAP_OPTION_STRING, std::string(""), "task: a GLUE task, squad, or synthetic");
     name.required = true;
     name.default_value.reset();
-    name.choices = data::task_names();
+    name.choices = settings::task_names();
     auto length = spec("max_seq_length", CAP_OPTION_INT, int64_t{128}, "tokens per input (longer inputs are truncated)");
     length.min = 8;
     length.max = 4096;
@@ -70,7 +73,7 @@ std::vector<OptionSpec> task_schema() {
 }
 
 // [finetune] and the training keys of [prune] (which has no epochs: the schedule says).
-std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, const char* epochs_doc) {
+std::vector<OptionSpec> training_schema(const settings::FineTuneSettings& d, const char* epochs_doc) {
     auto positive_int = [&](const char* name, int64_t def, const char* doc) {
         auto s = spec(name, CAP_OPTION_INT, def, doc);
         s.min = 1;
@@ -104,7 +107,7 @@ std::vector<OptionSpec> training_schema(const train::FineTuneSettings& d, const 
 }
 
 std::vector<OptionSpec> prune_schema() {
-    const train::PruneSettings d;
+    const settings::PruneSettings d;
     auto out = training_schema(d.train, "training epochs with a per-step schedule (cubic); an iterative schedule sets "
                                         "its own epochs per stage and ignores this");
     auto ce = spec("ce_weight", CAP_OPTION_FLOAT, d.ce_weight, "weight of cross-entropy (distillation has its own)");
@@ -129,7 +132,7 @@ std::vector<OptionSpec> prune_schema() {
     return out;
 }
 
-void read_training(std::map<std::string, host::OptionValue>& v, train::FineTuneSettings& f) {
+void read_training(std::map<std::string, host::OptionValue>& v, settings::FineTuneSettings& f) {
     auto num = [&](const char* k, double& out) { if (v.count(k)) out = std::get<double>(v[k]); };
     auto whole = [&](const char* k, int64_t& out) { if (v.count(k)) out = std::get<int64_t>(v[k]); };
     whole("batch_size", f.batch_size);
@@ -166,6 +169,17 @@ fs::path resolve_folder(const std::string& value, const Origin& origin) {
     return folder.lexically_normal();
 }
 
+// A model a recipe names: a folder (relative to the file that wrote it) when one is there, else
+// a Hugging Face id from the local cache. Returns the folder and its shape, or reports why not.
+std::optional<fs::path> resolve_model_folder(const std::string& value, const Origin& origin, const std::string& key,
+                                             cap_model_shape& shape, std::vector<Diagnostic>& errors) {
+    const auto found = hf::find_model(value, origin.base_dir());
+    std::string problem = found.problem;
+    if (found.folder && read_model_shape(*found.folder, shape, problem)) return found.folder;
+    errors.push_back({origin, key + ": " + problem});
+    return std::nullopt;
+}
+
 }  // namespace
 
 cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate) {
@@ -185,31 +199,31 @@ Node table_or_empty(const Node& root, const std::string& key, std::vector<Diagno
     return Node::table(Origin{root.origin.file, 1, 1, ""});
 }
 
+cap_model_shape model_shape(const hf::BertConfig& c) {
+    return make_shape(static_cast<int>(c.num_hidden_layers), static_cast<int>(c.num_attention_heads),
+                      static_cast<int>(c.hidden_size), static_cast<int>(c.intermediate_size));
+}
+
 bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::string& problem) {
-    const fs::path config = folder / "config.json";
-    std::ifstream in(config);
-    if (!in) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) {
+        problem = "no such folder: " + folder.string();
+        return false;
+    }
+    if (!fs::exists(folder / "config.json", ec)) {
         problem = "no config.json in " + folder.string();
         return false;
     }
-    nlohmann::json j;
     try {
-        in >> j;
+        const auto config = hf::BertConfig::load(folder / "config.json");
+        for (int64_t v : {config.num_hidden_layers, config.num_attention_heads, config.hidden_size,
+                          config.intermediate_size})
+            if (v > INT32_MAX) throw std::runtime_error((folder / "config.json").string() + ": sizes beyond 2^31");
+        shape = model_shape(config);
     } catch (const std::exception& e) {
-        problem = config.string() + " is not valid JSON: " + e.what();
+        problem = e.what();
         return false;
     }
-    int values[4] = {0, 0, 0, 0};
-    const char* keys[4] = {"num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size"};
-    for (int i = 0; i < 4; ++i) {
-        if (!j.is_object() || !j.contains(keys[i]) || !j[keys[i]].is_number_integer() || j[keys[i]].get<int64_t>() <= 0 ||
-            j[keys[i]].get<int64_t>() > INT32_MAX) {
-            problem = config.string() + ": missing or invalid '" + keys[i] + "'";
-            return false;
-        }
-        values[i] = j[keys[i]].get<int>();
-    }
-    shape = make_shape(values[0], values[1], values[2], values[3]);
     return true;
 }
 
@@ -233,16 +247,16 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
         ModelSpec& m = t.model;
         m.pretrained = std::get<std::string>(model_values["pretrained"]);
         const Origin origin = origin_of(model, "pretrained");
-        if (m.pretrained == "builtin:bert-tiny") {
-            m.shape = make_shape(2, 2, 128, 512);
-        } else if (m.pretrained == "builtin:bert-base") {
-            m.shape = make_shape(12, 12, 768, 3072);
-        } else if (m.pretrained.rfind("builtin:", 0) == 0) {
-            errors.push_back({origin, "unknown built-in model '" + m.pretrained + "' (builtin:bert-tiny, builtin:bert-base)"});
-        } else {
-            m.folder = resolve_folder(m.pretrained, origin);
-            std::string problem;
-            if (!read_model_shape(m.folder, m.shape, problem)) errors.push_back({origin, "model.pretrained: " + problem});
+        if (hf::is_builtin_model(m.pretrained)) {
+            if (auto config = hf::builtin_config(m.pretrained)) {
+                m.shape = model_shape(*config);
+            } else {
+                std::string names;
+                for (const auto& n : hf::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
+                errors.push_back({origin, "unknown built-in model '" + m.pretrained + "' (" + names + ")"});
+            }
+        } else if (auto folder = resolve_model_folder(m.pretrained, origin, "model.pretrained", m.shape, errors)) {
+            m.folder = *folder;
         }
     }
     if (model_values.count("teacher")) {
@@ -250,12 +264,10 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
         m.teacher = std::get<std::string>(model_values["teacher"]);
         if (!m.teacher.empty()) {
             const Origin origin = origin_of(model, "teacher");
-            m.teacher_folder = resolve_folder(m.teacher, origin);
             cap_model_shape teacher_shape{};
-            std::string problem;
-            if (!read_model_shape(m.teacher_folder, teacher_shape, problem))
-                errors.push_back({origin, "model.teacher: " + problem});
-            else if (m.shape.hidden_size && teacher_shape.hidden_size != m.shape.hidden_size)
+            auto folder = resolve_model_folder(m.teacher, origin, "model.teacher", teacher_shape, errors);
+            if (folder) m.teacher_folder = *folder;
+            if (folder && m.shape.hidden_size && teacher_shape.hidden_size != m.shape.hidden_size)
                 errors.push_back({origin, "model.teacher has hidden size " + std::to_string(teacher_shape.hidden_size) +
                                               " but the pre-trained model has " +
                                               std::to_string(m.shape.hidden_size) +
@@ -267,7 +279,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
         const Node task = table_or_empty(root, "task", errors);
         auto v = check_table(task, task_schema(), "", "[task]", {}, errors);
         if (v.count("name")) {
-            data::TaskConfig c;
+            settings::TaskConfig c;
             c.name = std::get<std::string>(v["name"]);
             c.max_seq_length = std::get<int64_t>(v["max_seq_length"]);
             c.doc_stride = std::get<int64_t>(v["doc_stride"]);
@@ -283,7 +295,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                     errors.push_back({origin_of(task, "name"), "[task] " + c.name + " needs data = \"<folder>\""});
                 else if (c.data = resolve_folder(data, data_origin); !fs::is_directory(c.data, ec))
                     errors.push_back({data_origin, "task.data: no such folder: " + c.data.string()});
-                if (t.model.pretrained.rfind("builtin:", 0) == 0)
+                if (hf::is_builtin_model(t.model.pretrained))
                     errors.push_back({origin_of(task, "name"), "task " + c.name + " tokenizes text, and built-in models have "
                                                                "no vocabulary: use a Hugging Face folder as model.pretrained"});
                 else if (!t.model.folder.empty() && !fs::exists(t.model.folder / "vocab.txt", ec))
@@ -295,7 +307,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
     }
     if (root.find("finetune")) {
         const Node table = table_or_empty(root, "finetune", errors);
-        auto v = check_table(table, training_schema(train::FineTuneSettings{}, "training epochs (fractions allowed)"), "", "[finetune]", {}, errors);
+        auto v = check_table(table, training_schema(settings::FineTuneSettings{}, "training epochs (fractions allowed)"), "", "[finetune]", {}, errors);
         read_training(v, t.finetune);
     }
     if (root.find("prune")) {

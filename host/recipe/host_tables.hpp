@@ -11,16 +11,18 @@
 #include <vector>
 
 #include "cap/abi.h"
-#include "data/task_config.hpp"
+#include "hf/bert_config.hpp"
+#include "settings/task.hpp"
 #include "plugin/option_schema.hpp"
 #include "recipe/node.hpp"
-#include "train/settings.hpp"
+#include "settings/training.hpp"
 
 namespace cap::recipe {
 
 struct ModelSpec {
     std::string pretrained;          // as written
-    std::filesystem::path folder;    // resolved Hugging Face folder; empty for builtin models
+    std::filesystem::path folder;    // resolved Hugging Face folder (a cache snapshot for a model
+                                     // id); empty for builtin models
     std::string teacher;             // as written; empty when the recipe names none
     std::filesystem::path teacher_folder;
     cap_model_shape shape{};
@@ -32,9 +34,9 @@ struct HostTables {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
-    std::optional<data::TaskConfig> task;   // absent: the run trains nothing
-    train::FineTuneSettings finetune;
-    train::PruneSettings prune;
+    std::optional<settings::TaskConfig> task;   // absent: the run trains nothing
+    settings::FineTuneSettings finetune;
+    settings::PruneSettings prune;
 };
 
 // The table `key` of `root`, or an empty table standing at the top of the recipe when absent.
@@ -45,8 +47,10 @@ Node table_or_empty(const Node& root, const std::string& key, std::vector<Diagno
 HostTables check_host_tables(const Node& root, const std::string& default_name, std::vector<Diagnostic>& errors);
 
 cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate);
+cap_model_shape model_shape(const hf::BertConfig& config);  // the schedule's view of a model
 
-// The encoder shape of a Hugging Face folder, from its config.json; "" problem when fine.
+// The encoder shape of a Hugging Face folder, from its config.json (read as the model loader
+// reads it); false with `problem` set when it cannot be read.
 bool read_model_shape(const std::filesystem::path& folder, cap_model_shape& shape, std::string& problem);
 
 }  // namespace cap::recipe

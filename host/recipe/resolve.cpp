@@ -7,7 +7,6 @@
 #include "plugin/backend_plugin.hpp"
 #include "plugin/kind.hpp"
 #include "plugin/criterion_plugin.hpp"
-#include "plugin/host_services.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "recipe/schema_check.hpp"
 #include "util/suggest.hpp"
@@ -138,14 +137,14 @@ std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRe
 }
 
 // A score-based criterion needs a per-step threshold; an importance-based one, pruning events.
-void check_criterion_fits_schedule(const PluginUse& criterion_use, const PluginUse* schedule_use,
-                                   const cap_model_shape& shape, const cap_constraints& constraints,
-                                   std::vector<Diagnostic>& errors) {
+void check_criterion_fits_schedule(const ResolvedRecipe& r, std::vector<Diagnostic>& errors) {
+    const PluginUse& criterion_use = *r.criterion;
+    const PluginUse* schedule_use = r.schedule ? &*r.schedule : nullptr;
     try {
-        host::CriterionPlugin criterion(std::make_unique<host::PluginInstance>(criterion_use.plugin, criterion_use.values));
+        host::CriterionPlugin criterion(r.instantiate(criterion_use));
         if (!schedule_use) return;
-        host::SchedulePlugin schedule(std::make_unique<host::PluginInstance>(schedule_use->plugin, schedule_use->values));
-        schedule.bind(shape, constraints);
+        host::SchedulePlugin schedule(r.instantiate(*schedule_use));
+        schedule.bind(r.model.shape, r.constraints);
         auto progress = host::blank_struct<cap_progress>();
         progress.total_steps = 100;
         progress.steps_per_epoch = 10;
@@ -201,6 +200,10 @@ std::vector<const PluginUse*> ResolvedRecipe::plugin_uses() const {
     for (const auto& c : contrastive) out.push_back(&c);
     if (distill) out.push_back(&*distill);
     return out;
+}
+
+std::unique_ptr<host::PluginInstance> ResolvedRecipe::instantiate(const PluginUse& use) const {
+    return std::make_unique<host::PluginInstance>(use.plugin, use.values, seed);
 }
 
 nlohmann::ordered_json ResolvedRecipe::to_json() const {
@@ -277,7 +280,6 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     r.task = host.task;
     r.finetune = host.finetune;
     r.prune = host.prune;
-    host::set_run_seed(r.seed);  // plugins created below see the run's seed
 
     if (auto b = resolve_backend(table_or_empty(root, "backend", errors), registry, r.backend_choice, errors))
         r.backend = std::move(*b);
@@ -311,7 +313,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     // target the model cannot reach is a validation error, not a failure mid-run.
     if (r.schedule && errors.empty()) {
         try {
-            host::SchedulePlugin schedule(std::make_unique<host::PluginInstance>(r.schedule->plugin, r.schedule->values));
+            host::SchedulePlugin schedule(r.instantiate(*r.schedule));
             schedule.bind(r.model.shape, r.constraints);
         } catch (const std::exception& e) {
             errors.push_back({r.schedule->origin, std::string("schedule does not fit model ") + r.model.pretrained +
@@ -319,9 +321,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
                                                       std::to_string(r.constraints.min_heads_per_layer) + ": " + e.what()});
         }
     }
-    if (r.criterion && errors.empty())
-        check_criterion_fits_schedule(*r.criterion, r.schedule ? &*r.schedule : nullptr, r.model.shape,
-                                      r.constraints, errors);
+    if (r.criterion && errors.empty()) check_criterion_fits_schedule(r, errors);
     if (errors.empty()) absolutize_paths(r);
     if (!errors.empty()) {
         // In reading order: by file, line and column; command-line arguments last.

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cap/abi.h"
+#include "plugin/instance.hpp"
 #include "plugin/registry.hpp"
 #include "recipe/host_tables.hpp"
 #include "recipe/loader.hpp"
@@ -47,9 +48,9 @@ struct ResolvedRecipe {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
-    std::optional<data::TaskConfig> task;
-    train::FineTuneSettings finetune;
-    train::PruneSettings prune;
+    std::optional<settings::TaskConfig> task;
+    settings::FineTuneSettings finetune;
+    settings::PruneSettings prune;
     PluginUse backend;
     std::string backend_choice;       // why this backend ("auto: cuda unavailable (...)")
     std::optional<PluginUse> criterion, schedule, distill;
@@ -57,11 +58,12 @@ struct ResolvedRecipe {
 
     std::vector<const PluginUse*> plugin_uses() const;  // backend first, then the rest
     nlohmann::ordered_json to_json() const;             // resolved values incl. defaults
+    // Creates one of this recipe's plugins; its seed() calls mix this run's seed.
+    std::unique_ptr<host::PluginInstance> instantiate(const PluginUse& use) const;
 };
 
-// Loads, applies overrides and resolves; throws RecipeErrors with every problem found. Sets
-// the run's seed (host services) before any plugin is created, so validation sees the same
-// plugins the run will.
+// Loads, applies overrides and resolves; throws RecipeErrors with every problem found. The
+// plugins it creates to check the recipe see the run's seed, as the run's will.
 ResolvedRecipe resolve_recipe(const std::filesystem::path& file, const Overrides& overrides,
                               const host::PluginRegistry& registry);
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "model/safetensors.hpp"
+#include "hf/safetensors_format.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -70,23 +70,26 @@ void read_losses(const fs::path& file, RunResult& r) {
 }
 
 void read_kept_units(const fs::path& file, const json& stages, RunResult& r) {
-    auto masks = model::read_safetensors(file);
+    const auto masks = hf::read_safetensors_bytes(file);
     for (size_t s = 0; s < stages.size(); ++s) {
         char prefix[32];
         std::snprintf(prefix, sizeof(prefix), "stage_%02zu.", s);
         KeptUnits k;
         k.target_sparsity = stages[s].value("target_sparsity", 0.0);
-        for (const auto& [name, t] : masks.tensors) {
-            if (name.rfind(prefix, 0) != 0 || t.dim() != 2) continue;
-            auto per_layer = (t.to(at::kFloat) > 0.5).sum(1);
-            std::vector<int64_t> counts;
-            for (int64_t l = 0; l < per_layer.size(0); ++l) counts.push_back(per_layer[l].item<int64_t>());
-            if (name.substr(std::string(prefix).size()) == "heads") {
+        for (const auto& e : masks.header.entries) {
+            if (e.name.rfind(prefix, 0) != 0 || e.shape.size() != 2) continue;
+            const auto values = hf::safetensors_floats(masks, e);
+            const int64_t layers = e.shape[0], per_layer = e.shape[1];
+            std::vector<int64_t> counts(static_cast<size_t>(layers), 0);
+            for (int64_t l = 0; l < layers; ++l)
+                for (int64_t u = 0; u < per_layer; ++u) counts[l] += values[static_cast<size_t>(l * per_layer + u)] > 0.5f;
+            const std::string kind = e.name.substr(std::string(prefix).size());
+            if (kind == "heads") {
                 k.heads = counts;
-                k.heads_per_layer = t.size(1);
-            } else if (name.substr(std::string(prefix).size()) == "ffn") {
+                k.heads_per_layer = per_layer;
+            } else if (kind == "ffn") {
                 k.ffn = counts;
-                k.ffn_per_layer = t.size(1);
+                k.ffn_per_layer = per_layer;
             }
         }
         if (!k.heads.empty() || !k.ffn.empty()) r.kept.push_back(std::move(k));

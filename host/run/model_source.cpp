@@ -2,28 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hf/builtin_models.hpp"
 #include "model/checkpoint.hpp"
 
 namespace cap::run {
 
-model::BertConfig builtin_config(const std::string& name) {
-    model::BertConfig c;  // bert-base-uncased's defaults
-    if (name == "builtin:bert-base") return c;
-    if (name == "builtin:bert-tiny") {
-        c.hidden_size = 128;
-        c.num_hidden_layers = 2;
-        c.num_attention_heads = 2;
-        c.intermediate_size = 512;
-        return c;
-    }
-    throw std::runtime_error("unknown built-in model '" + name + "'");
-}
-
 ModelSource load_model(const std::string& spec, const std::filesystem::path& folder, model::TaskHead head,
                        const std::vector<std::string>& labels) {
     ModelSource out;
-    if (spec.rfind("builtin:", 0) == 0) {
-        model::BertConfig config = builtin_config(spec);
+    if (hf::is_builtin_model(spec)) {
+        auto builtin = hf::builtin_config(spec);
+        if (!builtin) throw std::runtime_error("unknown built-in model '" + spec + "'");
+        hf::BertConfig config = *builtin;
         config.labels = labels;
         out.model = model::Bert(config, head);
         spdlog::info("model {}: {} layers, {} heads, hidden {}, FFN {}, randomly initialised", spec,
@@ -36,6 +26,14 @@ ModelSource load_model(const std::string& spec, const std::filesystem::path& fol
     out.vocabulary = std::move(loaded.vocabulary);
     out.raw_config = std::move(loaded.raw_config);
     return out;
+}
+
+void save_model_folder(model::Bert& model, const std::filesystem::path& folder, const ModelSource& source) {
+    const std::filesystem::path tmp = folder.parent_path() / ("." + folder.filename().string() + ".tmp");
+    std::filesystem::remove_all(tmp);
+    model::save_pretrained(model, tmp, source.vocabulary ? &*source.vocabulary : nullptr, source.raw_config);
+    std::filesystem::remove_all(folder);
+    std::filesystem::rename(tmp, folder);
 }
 
 }  // namespace cap::run

@@ -25,6 +25,8 @@ struct ModelSource {
 ModelSource load_model(const std::string& spec, const std::filesystem::path& folder, model::TaskHead head,
                        const std::vector<std::string>& labels);
 
-model::BertConfig builtin_config(const std::string& name);  // throws for unknown names
+// Saves `model` into `folder` (Hugging Face layout, with the source's vocabulary and the keys of
+// its config.json) through a temporary sibling, so the folder is complete or absent.
+void save_model_folder(model::Bert& model, const std::filesystem::path& folder, const ModelSource& source);
 
 }  // namespace cap::run

@@ -4,9 +4,7 @@
 
 #include "cap/plugin_torch.hpp"
 #include "plugin/criterion_plugin.hpp"
-#include "run/pruning_parts.hpp"
-#include "run/structured_pruning.hpp"
-#include "run/unstructured_pruning.hpp"
+#include "run/pruning_run.hpp"
 #include "run/teacher_stage.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 #include "util/atomic_file.hpp"
@@ -40,11 +38,10 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
             spdlog::warn("--resume: the teacher is reused, but pruning cannot continue mid-way: it starts "
                          "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
                          "'resume' event)");
-        host::CriterionPlugin criterion(instantiate(*r.criterion));
-        auto pruning = criterion.score_based()
-                           ? run_unstructured_pruning(r, *task, teacher, criterion, context, run_dir, log)
-                           : run_structured_pruning(r, *task, teacher, criterion, context, run_dir, log);
-        for (auto& [k, v] : pruning.items()) summary[k] = v;
+        host::CriterionPlugin criterion(r.instantiate(*r.criterion));
+        PruningRun pruning({r, *task, teacher, criterion, context, run_dir, log});
+        const nlohmann::ordered_json result = pruning.run();
+        for (auto& [k, v] : result.items()) summary[k] = v;
     } else if (r.criterion || r.schedule) {
         spdlog::warn("pruning needs both a [criterion] and a [schedule]: only the teacher was trained");
     }

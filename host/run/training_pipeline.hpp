@@ -1,6 +1,6 @@
 // What `cap run` does once the run folder exists and the backend is up: read the task, prepare
-// the teacher (fine-tuning it when the recipe names none), and write summary.json. Pruning
-// stages join here as they arrive.
+// the teacher (fine-tuning it when the recipe names none), prune (run/pruning_run.hpp) and write
+// summary.json.
 #pragma once
 
 #include <filesystem>

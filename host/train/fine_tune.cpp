@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-#include "plugin/host_services.hpp"
+#include "util/seed.hpp"
 #include "train/checkpoint.hpp"
 #include "train/adamw.hpp"
 #include "train/lr_schedule.hpp"
@@ -43,7 +43,7 @@ at::Tensor task_loss(const data::Task& task, const model::BertOutputs& out, cons
            2;
 }
 
-nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings& s) {
+nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTuneSettings& s) {
     const auto n = ctx.task.train_size();
     if (n == 0) throw std::runtime_error("task " + ctx.task.name() + " has no training examples");
     const int64_t steps_per_epoch = static_cast<int64_t>((n + s.batch_size - 1) / s.batch_size);
@@ -56,7 +56,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const FineTuneSettings
     AdamW optimizer(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon});
     for (const auto& g : ctx.extra_groups) optimizer.add_group(g.name, g.tensors, g.lr_scale);
     LinearSchedule schedule(warmup, total_steps);
-    std::mt19937_64 shuffle(host::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
+    std::mt19937_64 shuffle(util::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
     int64_t epoch = 0, step = 0;
     if (ctx.resume && ctx.checkpoints) {

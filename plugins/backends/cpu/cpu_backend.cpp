@@ -1,8 +1,9 @@
 // backends/cpu: LibTorch on the host's processors.
 //
 // Creating it sets LibTorch's intra-op threads (default: every core) and OpenBLAS's own thread
-// pool to the same count, so `threads = 1` really means one core; it also reports which BLAS
-// the process uses, since Debian's reference BLAS is ~40x slower than OpenBLAS.
+// pool to the same count, so `threads = 1` really means one core. Which BLAS the process uses
+// is the host's to report (it warns at start-up about Debian's ~40x slower reference BLAS): a
+// plugin builds against the SDK only.
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <unistd.h>
@@ -12,7 +13,6 @@
 #include <thread>
 
 #include "cap/plugin_torch.hpp"
-#include "system/blas_probe.hpp"
 
 namespace {
 
@@ -57,14 +57,11 @@ public:
         return p;
     }
 
-    CpuBackend(const cap::Host& host, const cap::Options& options)
-        : host_(host), precision_(options.get_string("precision")) {
+    CpuBackend(const cap::Host&, const cap::Options& options) : precision_(options.get_string("precision")) {
         int64_t threads = options.get_int("threads");
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
         at::set_num_threads(static_cast<int>(threads));
         set_openblas_threads(static_cast<int>(threads));
-        blas_ = cap::sys::probe_blas();
-        if (blas_.is_reference()) host_.warn(cap::sys::blas_warning(blas_));
     }
 
     cap_exec_context context() override {
@@ -103,15 +100,12 @@ public:
     std::string describe() override {
         std::ostringstream s;
         s << "CPU, " << at::get_num_threads() << " intra-op threads of "
-          << std::thread::hardware_concurrency() << " cores, precision " << precision_
-          << ", BLAS " << blas_.summary();
+          << std::thread::hardware_concurrency() << " cores, precision " << precision_;
         return s.str();
     }
 
 private:
-    cap::Host host_;
     std::string precision_;
-    cap::sys::BlasInfo blas_;
 };
 
 }  // namespace

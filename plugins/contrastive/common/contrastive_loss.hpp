@@ -1,4 +1,4 @@
-// The contrastive loss of one bank, exactly as the reference computes it (cap-reference 3.3),
+// The contrastive loss of one bank, exactly as the reference computes it (docs/algorithms.md §4),
 // shared by contrastive/prc, snc and fic. Header-only so tests can check it directly.
 //
 // Keys, for a batch of B anchors with r bank slices: every anchor's own current vector

@@ -1,6 +1,6 @@
 // The plugin class behind contrastive/prc, snc and fic: they differ only in the model that
 // fills their bank (cap_capture_source), so each is this class with its source and defaults.
-// Options and the two reference quirks (cap-reference section 7) are documented in metadata().
+// Options and the two reference quirks (docs/algorithms.md §8) are documented in metadata().
 #pragma once
 
 #include <random>

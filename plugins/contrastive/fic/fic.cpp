@@ -1,5 +1,5 @@
 // contrastive/fic: FiC, contrastive learning with the fine-tuned teacher. Its bank is the
-// teacher's encoding of the training set, in eval mode, made once (cap-reference 3.3).
+// teacher's encoding of the training set, in eval mode, made once (docs/algorithms.md §4).
 #include "contrastive_module.hpp"
 
 namespace {

@@ -1,5 +1,5 @@
 // contrastive/prc: PrC, contrastive learning with the pre-trained model. Its bank is the
-// student's own encoding of the training set before any pruning (cap-reference 3.3).
+// student's own encoding of the training set before any pruning (docs/algorithms.md §4).
 #include "contrastive_module.hpp"
 
 namespace {

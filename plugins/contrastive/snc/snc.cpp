@@ -1,6 +1,6 @@
 // contrastive/snc: SnC, contrastive learning with the snapshots. Its bank gains one slice per
 // snapshot (in CAP-f, the model after each stage's retraining), so the extra keys are split
-// over r slices and, by the reference's normalisation, the term weighs 1/r (cap-reference 3.3).
+// over r slices and, by the reference's normalisation, the term weighs 1/r (docs/algorithms.md §4).
 #include "contrastive_module.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// criteria/first_order: CAP-f's structured criterion (cap-reference section 3.1). The importance
+// criteria/first_order: CAP-f's structured criterion (docs/algorithms.md §2). The importance
 // of a head or FFN neuron is the accumulated |d loss / d mask| over the importance pass,
 // optionally L2-normalised per layer; select() prunes the lowest scores globally among units
 // still kept, after protecting the best min_heads_per_layer heads of every layer.

@@ -1,4 +1,4 @@
-// criteria/movement: movement pruning with top-k (CAP-m; cap-reference 3.2). One learnable score
+// criteria/movement: movement pruning with top-k (CAP-m; docs/algorithms.md §3). One learnable score
 // per encoder weight, trained in its own optimizer group; every forward pass keeps the
 // int(threshold * numel) highest scores of each matrix (the schedule's threshold is the kept
 // fraction), and the host passes the gradient straight through, so dL/dS = (dL/dW') * W.

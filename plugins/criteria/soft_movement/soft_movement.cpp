@@ -1,4 +1,4 @@
-// criteria/soft_movement: soft movement pruning (CAP-soft; cap-reference 3.2). Learnable scores
+// criteria/soft_movement: soft movement pruning (CAP-soft; docs/algorithms.md §3). Learnable scores
 // S per encoder weight; the mask is sigmoid(S) > tau_t (the schedule's threshold) with the
 // gradient passed straight through, and an L1 penalty on sigmoid(S), averaged over matrices,
 // with lambda_t = final_lambda * tau_t / tau_final so it ramps up with the threshold. The

@@ -1,4 +1,4 @@
-// schedules/cubic: the movement-pruning threshold schedule (cap-reference 3.2), identical to
+// schedules/cubic: the movement-pruning threshold schedule (docs/algorithms.md §3), identical to
 // the reference's schedule_threshold. With w = warmup_steps, t_i = initial_warmup * w and
 // t_f = final_warmup * w, the threshold is the initial one up to step t_i, the final one after
 // step T - t_f, and in between

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cap::model {
+namespace cap::hf {
 
 struct BertConfig {
     int64_t vocab_size = 30522;
@@ -45,4 +45,4 @@ struct BertConfig {
     nlohmann::ordered_json to_json(const nlohmann::json& original = nlohmann::json::object()) const;
 };
 
-}  // namespace cap::model
+}  // namespace cap::hf

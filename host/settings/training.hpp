@@ -1,11 +1,11 @@
-// What the recipe's [finetune] and [prune] tables set (kept free of LibTorch so recipe code
-// stays light).
+// What the recipe's [finetune] and [prune] tables set: plain values, no LibTorch, shared by the
+// recipe code and the training code.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-namespace cap::train {
+namespace cap::settings {
 
 struct FineTuneSettings {
     int64_t batch_size = 32;
@@ -42,4 +42,4 @@ struct PruneSettings {
     bool freeze_embeddings = true;        // unstructured runs: the reference freezes the embeddings
 };
 
-}  // namespace cap::train
+}  // namespace cap::settings

@@ -1,10 +1,10 @@
-#include "model/bert_config.hpp"
+#include "hf/bert_config.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
-namespace cap::model {
+namespace cap::hf {
 
 int64_t BertConfig::heads_in_layer(int64_t layer) const {
     auto it = pruned_heads.find(layer);
@@ -147,4 +147,4 @@ nlohmann::ordered_json BertConfig::to_json(const nlohmann::json& original) const
     return j;
 }
 
-}  // namespace cap::model
+}  // namespace cap::hf

@@ -1,0 +1,145 @@
+#include "run/pruning_run.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/DLConvertor.h>
+#include <spdlog/spdlog.h>
+
+#include "cap/plugin_torch.hpp"
+#include "util/seed.hpp"
+
+namespace cap::run {
+
+namespace {
+
+std::unique_ptr<PruningStrategy> choose_strategy(const host::CriterionPlugin& criterion) {
+    auto strategy = criterion.score_based() ? make_step_schedule() : make_stage_loop();
+    strategy->check_criterion(criterion);
+    return strategy;
+}
+
+std::vector<prune::ContrastiveModule> make_contrastive_modules(const recipe::ResolvedRecipe& r) {
+    std::vector<prune::ContrastiveModule> modules;
+    for (const auto& use : r.contrastive) {
+        prune::ContrastiveModule m;
+        m.name = use.section.substr(std::string("contrastive.").size());
+        m.plugin = std::make_unique<host::ContrastivePlugin>(r.instantiate(use));
+        m.sources = m.plugin->wants();
+        modules.push_back(std::move(m));
+    }
+    return modules;
+}
+
+// The pre-trained model with a freshly initialised head, seeded from the run's seed.
+ModelSource load_student(const recipe::ResolvedRecipe& r, const data::Task& task, const at::Device& device) {
+    at::manual_seed(util::derive_seed(r.seed, "student"));
+    ModelSource source = load_model(r.model.pretrained, r.model.folder, task.head(), task.labels());
+    source.model->to(device);
+    return source;
+}
+
+}  // namespace
+
+PruningRun::PruningRun(const PruningInputs& in)
+    : strategy_(choose_strategy(in.criterion)),
+      recipe(in.recipe),
+      task(in.task),
+      teacher(in.teacher),
+      criterion(in.criterion),
+      context(in.context),
+      device(cap::to_device(in.context.device)),
+      run_dir(in.run_dir),
+      log(in.log),
+      train(in.recipe.prune.train),
+      pooling(in.recipe.prune.representation == "mean" ? model::Pooling::kMean : model::Pooling::kCls),
+      schedule(in.recipe.instantiate(*in.recipe.schedule)) {
+    if (recipe.distill) distill.emplace(recipe.instantiate(*recipe.distill));
+    modules = make_contrastive_modules(recipe);
+    source = load_student(recipe, task, device);
+    student = source.model;
+    schedule.bind(recipe::model_shape(student->config()), recipe.constraints);
+    strategy_->prepare(*this);
+
+    // The teacher is frozen: its logits and representations are computed once, here, not per batch.
+    const bool fic = anyone_wants(CAP_CAPTURE_FINETUNED);
+    if (distill || fic) {
+        const auto start = Clock::now();
+        prune::EncodingRequest req;
+        req.pooling = fic ? pooling : model::Pooling::kNone;
+        req.logits = distill.has_value();
+        req.batch_size = train.eval_batch_size;
+        req.device = device;
+        teacher_outputs = prune::encode_training_set(teacher.model, task, req);
+        spdlog::info("teacher: encoded {} training examples once in {:.1f} s", task.train_size(), seconds_since(start));
+    }
+    const auto n = static_cast<int64_t>(task.train_size());
+    steps_per_epoch = (n + train.batch_size - 1) / train.batch_size;
+    objective.emplace(task, recipe.prune.ce_weight, pooling, distill ? &*distill : nullptr, modules,
+                      distill ? &teacher_outputs : nullptr, context);
+}
+
+bool PruningRun::anyone_wants(uint32_t source) const {
+    for (const auto& m : modules)
+        if (m.sources & source) return true;
+    return false;
+}
+
+void PruningRun::deliver_bank(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
+                              const at::Tensor& representations, const at::Tensor& labels) {
+    DLTensor label_view{};
+    if (labels.defined()) label_view = cap::to_dl(labels);
+    for (auto& m : modules) {
+        if (!(m.sources & source)) continue;
+        cap_bank bank{};
+        bank.struct_size = sizeof(bank);
+        bank.source = source;
+        bank.snapshot_index = snapshot;
+        bank.step = step;
+        bank.sparsity = sparsity;
+        bank.representations = at::toDLPack(representations);
+        bank.labels = labels.defined() ? &label_view : nullptr;
+        m.plugin->receive_bank(context, bank);
+        ++m.banks;
+        spdlog::info("[contrastive.{}] bank {}: {:.1f} MiB held", m.name, m.banks,
+                     double(m.plugin->memory()) / (1024.0 * 1024.0));
+    }
+}
+
+prune::TrainingSetEncoding PruningRun::encode_student(const model::ForwardOptions& masks, bool train_mode) {
+    prune::EncodingRequest req;
+    req.masks = masks;
+    req.pooling = pooling;
+    req.batch_size = train.eval_batch_size;
+    req.device = device;
+    req.train_mode = train_mode;
+    return prune::encode_training_set(student, task, req);
+}
+
+train::StageContext PruningRun::stage_context(const std::string& name) {
+    train::StageContext ctx(task, student, log);
+    ctx.device = device;
+    ctx.checkpoint_dir = run_dir / "checkpoints";
+    ctx.stage = name;
+    ctx.seed = recipe.seed;
+    ctx.checkpoints = false;
+    return ctx;
+}
+
+std::string PruningRun::parts() const {
+    std::string parts = criterion.instance().label() + ", " + schedule.instance().label();
+    if (distill) parts += ", " + distill->instance().label();
+    for (const auto& m : modules) parts += ", " + m.plugin->instance().label();
+    return parts;
+}
+
+data::EvalOptions PruningRun::eval_options() const {
+    data::EvalOptions eval;
+    eval.batch_size = train.eval_batch_size;
+    eval.device = device;
+    return eval;
+}
+
+void PruningRun::add_bank_bytes(nlohmann::ordered_json& event) const {
+    for (const auto& m : modules) event["bank_bytes"][m.name] = m.plugin->memory();
+}
+
+}  // namespace cap::run

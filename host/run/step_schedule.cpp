@@ -1,0 +1,176 @@
+// CAP-m's and CAP-soft's strategy (docs/algorithms.md §3): one training run of [prune] epochs
+// in which, at every step, the schedule gives a threshold and the criterion binarizes its
+// scores (or the weights) into one mask per encoder linear; scores train in their own optimizer
+// group. PrC and FiC banks are captured before training, an SnC snapshot at the start of every
+// epoch from the second on (in train mode, as the reference). Evaluation binarizes at the final
+// threshold. The result is final/: a plain Hugging Face checkpoint with the pruned weights
+// zeroed, with masks.safetensors (and scores.safetensors) and remaining_weights.csv beside it.
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+#include "model/safetensors.hpp"
+#include "prune/remaining_weights.hpp"
+#include "prune/score_masks.hpp"
+#include "run/pruning_run.hpp"
+#include "run/schedule_trace.hpp"
+#include "util/atomic_file.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cap::run {
+
+namespace {
+
+void freeze_embeddings(model::Bert& model) {
+    for (auto& p : model->named_parameters())
+        if (p.key().rfind("bert.embeddings.", 0) == 0) p.value().set_requires_grad(false);
+}
+
+// The masks, as 0/1 bytes named after the weights they multiply; the scores when learned.
+void save_masks(const prune::ScoreMasks& masks, const fs::path& run_dir) {
+    std::vector<std::pair<std::string, at::Tensor>> bits, scores;
+    for (const auto& s : masks.masks().slots()) {
+        bits.emplace_back(s.name + ".weight", s.mask.to(at::kCPU, at::kByte));
+        if (s.scores.defined()) scores.emplace_back(s.name + ".weight", s.scores.detach().to(at::kCPU));
+    }
+    model::write_safetensors(run_dir / "masks.safetensors", bits, {{"content", "1 = kept, 0 = pruned"}});
+    if (!scores.empty()) model::write_safetensors(run_dir / "scores.safetensors", scores);
+}
+
+class StepSchedule : public PruningStrategy {
+public:
+    void check_criterion(const host::CriterionPlugin& criterion) const override {
+        if (criterion.info().granularity != CAP_GRANULARITY_UNSTRUCTURED)
+            throw std::runtime_error(criterion.instance().label() +
+                                     " is score-based but structured; cap trains scores for single weights only");
+    }
+
+    void prepare(PruningRun& run) override {
+        if (run.schedule.num_stages() > 0)
+            throw std::runtime_error(run.schedule.instance().label() + " prunes in stages; " +
+                                     run.criterion.instance().label() +
+                                     " needs a per-step threshold (e.g. the cubic schedule)");
+        if (run.recipe.prune.freeze_embeddings) freeze_embeddings(run.student);
+    }
+
+    nlohmann::ordered_json run(PruningRun& run) override {
+        const auto& s = run.train;
+        const int64_t steps_per_epoch = run.steps_per_epoch;
+        total_steps_ = std::max<int64_t>(1, std::llround(std::ceil(s.epochs * double(steps_per_epoch))));
+        auto progress = [&](int64_t step) { return run::progress_at(step, total_steps_, steps_per_epoch); };
+        final_point_ = run.schedule.at(progress(total_steps_));
+        final_point_.final_target = final_point_.target;
+        auto point_at = [&](int64_t step) {
+            cap_schedule_point p = run.schedule.at(progress(step));
+            p.final_target = final_point_.target;
+            return p;
+        };
+
+        prune::ScoreMasks masks(run.student, run.criterion, run.context);
+        model::ForwardOptions forward;
+        forward.weights = masks.transform();
+
+        // Banks before training: the pre-trained student as the first step sees it, and the teacher.
+        masks.binarize(point_at(0), progress(0));
+        if (run.anyone_wants(CAP_CAPTURE_PRETRAINED)) {
+            auto enc = run.encode_student(forward, false);
+            run.deliver_bank(CAP_CAPTURE_PRETRAINED, -1, 0, 1.0 - masks.masks().kept_fraction(), enc.representations,
+                             enc.labels);
+        }
+        if (run.anyone_wants(CAP_CAPTURE_FINETUNED))
+            run.deliver_bank(CAP_CAPTURE_FINETUNED, -1, 0, 0.0, run.teacher_outputs.representations,
+                             run.teacher_outputs.labels);
+
+        spdlog::info("pruning {} weight by weight: {} epochs, {} steps of batch {}, final threshold {} ({})",
+                     run.task.name(), s.epochs, total_steps_, s.batch_size, final_point_.target, run.parts());
+
+        const bool regularized = masks.has_scores() && run.criterion.has_regularizer();
+        cap_schedule_point current = point_at(0);
+        int snapshots = 0;
+        train::StageContext ctx = run.stage_context("prune");
+        ctx.eval_forward = forward;
+        if (masks.has_scores()) {
+            const double lr = run.criterion.info().scores_learning_rate;
+            ctx.extra_groups.push_back(
+                {"mask_scores", masks.scores(), lr > 0 && s.learning_rate > 0 ? lr / s.learning_rate : 1.0});
+        }
+        ctx.step_loss = [&](const data::Batch& batch, int64_t step) {
+            current = point_at(step);
+            const cap_progress p = progress(step);
+            masks.binarize(current, p);
+            train::StepLoss out = run.objective->compute(run.student, batch, forward, p);
+            if (regularized) {
+                const double penalty = masks.regularizer(current, p);
+                out.value += penalty;
+                out.terms.emplace_back("regularizer", penalty);
+            }
+            out.terms.emplace_back("threshold", current.target);
+            return out;
+        };
+        ctx.after_backward = [&](int64_t step) { masks.finish_gradients(current, progress(step)); };
+        ctx.on_epoch_start = [&](int64_t epoch, int64_t step) {
+            if (epoch < 1 || !run.anyone_wants(CAP_CAPTURE_SNAPSHOT)) return;
+            const auto start = Clock::now();
+            masks.binarize(point_at(step), progress(step));
+            auto enc = run.encode_student(forward, true);
+            run.deliver_bank(CAP_CAPTURE_SNAPSHOT, snapshots++, step, 1.0 - masks.masks().kept_fraction(),
+                             enc.representations, enc.labels);
+            spdlog::info("epoch {}: snapshot {} at threshold {:.4g} encoded in {:.1f} s", epoch + 1, snapshots,
+                         point_at(step).target, seconds_since(start));
+        };
+        ctx.before_eval = [&]() {
+            masks.binarize(final_point_, progress(total_steps_));
+            const auto counts = prune::count_remaining(run.student, masks.masks());
+            return nlohmann::ordered_json{{"threshold", final_point_.target}, {"remaining_weights", counts.percent()}};
+        };
+        const auto start = Clock::now();
+        auto metrics = train::fine_tune(ctx, s);
+
+        masks.binarize(final_point_, progress(total_steps_));
+        nlohmann::ordered_json summary;
+        summary["training"] = metrics;
+        summary["final"] = save_result(run, masks, start);
+        return summary;
+    }
+
+private:
+    // The result at the final threshold: accounting, masks, and the weights zeroed for export.
+    nlohmann::ordered_json save_result(PruningRun& run, const prune::ScoreMasks& masks, Clock::time_point start) {
+        const auto counts = prune::count_remaining(run.student, masks.masks());
+        util::write_file_atomic(run.run_dir / "remaining_weights.csv", prune::remaining_weights_csv(counts));
+        for (const auto& line : prune::remaining_weights_lines(counts)) spdlog::info("{}", line);
+        save_masks(masks, run.run_dir);
+        {
+            torch::NoGradGuard no_grad;
+            for (const auto& slot : masks.masks().slots())
+                run.student->linear_weight(slot.layer, slot.which).mul_(slot.mask);
+        }
+        save_model_folder(run.student, run.run_dir / "final", run.source);
+        auto final_metrics = run.task.evaluate(run.student, run.eval_options()).metrics;
+        nlohmann::ordered_json e{{"event", "final"},
+                                 {"model", (run.run_dir / "final").string()},
+                                 {"threshold", final_point_.target},
+                                 {"remaining_weights", counts.percent()},
+                                 {"masked_weights_kept", counts.masked_kept()},
+                                 {"masked_weights", counts.masked_total()},
+                                 {"seconds", seconds_since(start)}};
+        for (auto& [key, value] : final_metrics.items()) e[key] = value;
+        run.add_bank_bytes(e);
+        run.log.write(e);
+        spdlog::info("model with pruned weights zeroed saved to {} ({:.2f}% of encoder weights remain): {}",
+                     (run.run_dir / "final").string(), counts.percent(), final_metrics.dump());
+        return e;
+    }
+
+    int64_t total_steps_ = 0;
+    cap_schedule_point final_point_{};
+};
+
+}  // namespace
+
+std::unique_ptr<PruningStrategy> make_step_schedule() { return std::make_unique<StepSchedule>(); }
+
+}  // namespace cap::run

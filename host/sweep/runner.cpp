@@ -1,0 +1,76 @@
+#include "sweep/runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "recipe/serialize.hpp"
+#include "report/report.hpp"
+#include "util/logging.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cap::sweep {
+
+namespace {
+
+bool render_report(const Expansion& expansion, const fs::path& out_dir) {
+    try {
+        report::ReportRequest request;
+        request.layout = expansion.spec.layout;
+        for (const auto& c : expansion.cells) request.run_dirs.push_back(out_dir / c.name);
+        request.out_dir = out_dir / "report";
+        auto outcome = report::write_report(request);
+        for (const auto& w : outcome.warnings) spdlog::warn("report: {}", w);
+        spdlog::info("sweep: report in {} ({} files)", request.out_dir.string(), outcome.files.size());
+        return true;
+    } catch (const std::exception& e) {
+        spdlog::error("sweep: the report failed: {}", e.what());
+        return false;
+    }
+}
+
+}  // namespace
+
+SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans, const RunnerOptions& options,
+                       const ExecuteCell& execute) {
+    const fs::path& out_dir = options.out_dir;
+    // One log per sweep session; Slurm array tasks run one cell each and log apart.
+    const std::string log_name =
+        options.single_cell ? "sweep-cell-" + plans.at(0).cell->name + ".log" : "sweep.log";
+    util::ScopedLogFile sweep_log(out_dir / log_name);
+    print_listing(expansion, plans, out_dir);
+    if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+    size_t failed = 0, ran = 0;
+    for (auto& p : plans) {
+        const fs::path dir = out_dir / p.cell->name;
+        if (p.status.state == CellState::Done) {
+            spdlog::info("sweep: run {} of {} '{}' is done: skipped", p.cell->index + 1, expansion.cells.size(),
+                         p.cell->name);
+            continue;
+        }
+        const bool resume = p.status.state == CellState::Partial;
+        spdlog::info("sweep: run {} of {} '{}' ({}){}", p.cell->index + 1, expansion.cells.size(), p.cell->name,
+                     labels_text(*p.cell), resume ? ": resuming" : "");
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        const bool ok = execute(*p.resolved, dir, resume);
+        ++ran;
+        if (!ok) {
+            ++failed;
+            p.failed = true;
+            spdlog::error("sweep: run '{}' failed (its run.log says why); going on with the next", p.cell->name);
+        } else {
+            p.status = cell_status(dir, recipe::to_toml(p.resolved->tree));
+        }
+        if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+    }
+    if (failed) {
+        spdlog::error("sweep '{}': {} of {} runs failed", expansion.spec.name, failed, ran);
+        return SweepOutcome::kSomeFailed;
+    }
+    spdlog::info("sweep '{}': every run is done ({} ran now)", expansion.spec.name, ran);
+    if (!options.single_cell && !expansion.spec.layout.empty() && !render_report(expansion, out_dir))
+        return SweepOutcome::kSomeFailed;
+    return SweepOutcome::kAllDone;
+}
+
+}  // namespace cap::sweep
