@@ -131,8 +131,9 @@ void cap_step_vs_ce(benchmark::State& state) {
     std::vector<cap::prune::ContrastiveModule> modules;
     at::Tensor bank_labels = at::randint(0, 2, {kBankRows}, at::kLong);
     DLTensor label_view = cap::to_dl(bank_labels);
-    for (auto [name, source, slices] : {std::tuple{"prc", CAP_CAPTURE_PRETRAINED, 1}, std::tuple{"snc", CAP_CAPTURE_SNAPSHOT, 2},
-                                        std::tuple{"fic", CAP_CAPTURE_FINETUNED, 1}}) {
+    for (auto [name, source, slices] :
+         {std::tuple{"prc", CAP_CAPTURE_PRETRAINED, 1}, std::tuple{"snc", CAP_CAPTURE_SNAPSHOT, 2},
+          std::tuple{"fic", CAP_CAPTURE_FINETUNED, 1}}) {
         cap::prune::ContrastiveModule m;
         m.name = name;
         m.plugin = std::make_unique<cap::host::ContrastivePlugin>(make(CAP_KIND_CONTRASTIVE, name));
@@ -262,8 +263,10 @@ void compacted_vs_dense(benchmark::State& state) {
     auto run = [&](cap::model::Bert& m) { benchmark::DoNotOptimize(m->forward(batch.inputs).logits); };
     run(dense);  // warm-up
     run(compact);
-    const Paired pair = interleave(state, [&] { run(dense); }, [&] { run(compact); });
-    const double dense_seconds = pair.a_total, compact_seconds = pair.b_total, dense_min = pair.a_min, compact_min = pair.b_min;
+    const Paired pair = interleave(
+        state, [&] { run(dense); }, [&] { run(compact); });
+    const double dense_seconds = pair.a_total, compact_seconds = pair.b_total, dense_min = pair.a_min,
+                 compact_min = pair.b_min;
     const double n = static_cast<double>(state.iterations());
     state.counters["dense_s"] = dense_seconds / n;
     state.counters["compact_s"] = compact_seconds / n;
@@ -276,9 +279,18 @@ void compacted_vs_dense(benchmark::State& state) {
 int main(int argc, char** argv) {
     cap::sys::ensure_passive_openmp(argv);
     cap::sys::keep_freed_memory();
-    benchmark::RegisterBenchmark("cap_step_vs_ce/base", cap_step_vs_ce)->Iterations(3)->Unit(benchmark::kSecond)->UseRealTime();
-    benchmark::RegisterBenchmark("movement_step_vs_ce/base", movement_step_vs_ce)->Iterations(3)->Unit(benchmark::kSecond)->UseRealTime();
-    benchmark::RegisterBenchmark("compacted_vs_dense/base", compacted_vs_dense)->Iterations(8)->Unit(benchmark::kSecond)->UseRealTime();
+    benchmark::RegisterBenchmark("cap_step_vs_ce/base", cap_step_vs_ce)
+        ->Iterations(3)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("movement_step_vs_ce/base", movement_step_vs_ce)
+        ->Iterations(3)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("compacted_vs_dense/base", compacted_vs_dense)
+        ->Iterations(8)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -3,9 +3,9 @@
 // For the tiny shape (L2/H128/A2/I512) and the base shape (L12/H768/A12/I3072), batch 32,
 // sequence 128: each iteration runs one training step (forward, backward, gradient clipping,
 // AdamW) and then the same step's matrix products alone as plain at::mm/at::bmm calls; it
-// reports training examples/s and GFLOP/s, the matrix products' GFLOP/s, and their ratio. Targets (issue 3): base-shape training at >= 90%
-// of that matrix-product rate; tiny-shape training at >= 1.5x the 51.6 examples/s that PyTorch
-// eager reaches from Python here.
+// reports training examples/s and GFLOP/s, the matrix products' GFLOP/s, and their ratio. Targets (issue 3): base-shape
+// training at >= 90% of that matrix-product rate; tiny-shape training at >= 1.5x the 51.6 examples/s that PyTorch eager
+// reaches from Python here.
 //
 //   build/bin/cap_bench_training [--benchmark_filter=tiny]
 #include <ATen/ATen.h>

@@ -1,6 +1,6 @@
 // cap: compress pre-trained language models with contrastive pruning, by recipe.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 
@@ -13,8 +13,10 @@ int main(int argc, char** argv) {
     cap::sys::ensure_passive_openmp(argv);
     cap::sys::keep_freed_memory();
     using namespace cap::cli;
-    CLI::App app{"cap: contrastive pruning of pre-trained language models, driven by TOML recipes "
-                 "and plugins", "cap"};
+    CLI::App app{
+        "cap: contrastive pruning of pre-trained language models, driven by TOML recipes "
+        "and plugins",
+        "cap"};
     app.set_version_flag("--version", std::string("cap ") + CAP_VERSION_STRING + " (plugin ABI " +
                                           std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
                                           std::to_string(CAP_ABI_VERSION_MINOR) + ")");
@@ -52,8 +54,9 @@ int main(int argc, char** argv) {
     run->add_option("--resume", run_options.resume, "continue the run in this folder from its last checkpoint");
     add_overrides(run);
 
-    auto* sweep = app.add_subcommand("sweep", "expand a recipe's [sweep] into runs: list them, run them here "
-                                              "(resumable), or write a Slurm job array");
+    auto* sweep = app.add_subcommand("sweep",
+                                     "expand a recipe's [sweep] into runs: list them, run them here "
+                                     "(resumable), or write a Slurm job array");
     SweepOptions sweep_options;
     sweep->add_option("RECIPE", sweep_options.recipe, "recipe file with a [sweep] table")->required();
     sweep->add_option("--out", sweep_options.out_dir, "the sweep's folder (default: runs/<sweep name>)");
@@ -71,11 +74,19 @@ int main(int argc, char** argv) {
     auto* eval = app.add_subcommand("eval", "evaluate a Hugging Face checkpoint on a task's dev data");
     EvalCommand eval_options;
     eval->add_option("--model", eval_options.model, "Hugging Face folder (dense, masked or compacted)")->required();
-    eval->add_option("--task", eval_options.task, "sst2, mnli, qqp, qnli, rte, mrpc, wnli, squad or synthetic")->required();
-    eval->add_option("--data", eval_options.data, "the task's data folder, or one dev file (dev.tsv, dev_matched.tsv, dev-v1.1.json)");
-    eval->add_option("--max-seq-length", eval_options.max_seq_length, "tokens per input")->capture_default_str()->check(CLI::Range(8, 4096));
-    eval->add_option("--doc-stride", eval_options.doc_stride, "SQuAD: tokens shared by consecutive windows")->capture_default_str()->check(CLI::Range(1, 4096));
-    eval->add_option("--batch-size", eval_options.batch_size, "examples per batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    eval->add_option("--task", eval_options.task, "sst2, mnli, qqp, qnli, rte, mrpc, wnli, squad or synthetic")
+        ->required();
+    eval->add_option("--data", eval_options.data,
+                     "the task's data folder, or one dev file (dev.tsv, dev_matched.tsv, dev-v1.1.json)");
+    eval->add_option("--max-seq-length", eval_options.max_seq_length, "tokens per input")
+        ->capture_default_str()
+        ->check(CLI::Range(8, 4096));
+    eval->add_option("--doc-stride", eval_options.doc_stride, "SQuAD: tokens shared by consecutive windows")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4096));
+    eval->add_option("--batch-size", eval_options.batch_size, "examples per batch")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
     eval->add_option("--out", eval_options.out, "write per-example predictions (JSON lines, input order) here");
 
     auto* check = app.add_subcommand("check-plugin", "load one plugin library and run its conformance checks");
@@ -98,8 +109,7 @@ int main(int argc, char** argv) {
         std::cerr << "--log-level: " << e.what() << "\n";
         return kExitUsage;
     }
-    if (auto warning = cap::sys::blas_warning(cap::sys::probe_blas()); !warning.empty())
-        spdlog::warn("{}", warning);
+    if (auto warning = cap::sys::blas_warning(cap::sys::probe_blas()); !warning.empty()) spdlog::warn("{}", warning);
 
     try {
         if (plugins->parsed()) return cmd_plugins(global, json);

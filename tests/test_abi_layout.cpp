@@ -10,8 +10,7 @@
 static_assert(sizeof(void*) == 8, "the frozen layouts below are for LP64 platforms");
 
 #define CAP_FROZEN_SIZE(type, bytes) static_assert(sizeof(type) == (bytes), #type " size changed")
-#define CAP_FROZEN_OFFSET(type, field, bytes) \
-    static_assert(offsetof(type, field) == (bytes), #type "." #field " moved")
+#define CAP_FROZEN_OFFSET(type, field, bytes) static_assert(offsetof(type, field) == (bytes), #type "." #field " moved")
 
 // Fields whose place never changes, even across major versions: the loader reads them first.
 CAP_FROZEN_OFFSET(cap_plugin_descriptor, struct_size, 0);
@@ -86,6 +85,8 @@ CAP_FROZEN_OFFSET(cap_distill_api, loss, 8);
 extern "C" size_t cap_test_c_layout(int index);
 
 TEST_CASE("ABI: the C compiler and the C++ compiler agree on every struct layout") {
+    // Laid out by hand: the same pairs, in the same order, as support/abi_layout_c.c.
+    // clang-format off
     const size_t cpp[] = {
         sizeof(cap_status), offsetof(cap_status, release),
         sizeof(cap_option_spec), offsetof(cap_option_spec, choices),
@@ -102,6 +103,7 @@ TEST_CASE("ABI: the C compiler and the C++ compiler agree on every struct layout
         sizeof(cap_bank), sizeof(cap_contrastive_batch), sizeof(cap_loss_terms),
         sizeof(cap_contrastive_api), offsetof(cap_contrastive_api, memory),
         sizeof(cap_distill_api), offsetof(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info)};
+    // clang-format on
     const int n = static_cast<int>(sizeof(cpp) / sizeof(cpp[0]));
     for (int i = 0; i < n; ++i) {
         CAPTURE(i);

@@ -5,8 +5,8 @@
 
 #include "plugin/backend_plugin.hpp"
 #include "plugin/registry.hpp"
-#include "system/blas_probe.hpp"
 #include "support/registries.hpp"
+#include "system/blas_probe.hpp"
 
 using namespace cap::host;
 
@@ -26,8 +26,8 @@ TEST_CASE("backends: cpu sets LibTorch's threads and reports device, memory and 
 
     const int before = at::get_num_threads();
     {
-        BackendPlugin cpu(std::make_unique<PluginInstance>(lib, OptionValues{{"threads", int64_t{1}},
-                                                                             {"precision", std::string("bfloat16")}}));
+        BackendPlugin cpu(std::make_unique<PluginInstance>(
+            lib, OptionValues{{"threads", int64_t{1}}, {"precision", std::string("bfloat16")}}));
         CHECK(at::get_num_threads() == 1);
         auto ctx = cpu.context();
         CHECK(ctx.device.device_type == kDLCPU);
@@ -39,8 +39,8 @@ TEST_CASE("backends: cpu sets LibTorch's threads and reports device, memory and 
         CHECK(cpu.describe().find("intra-op threads") != std::string::npos);
         CHECK_NOTHROW(cpu.synchronize(ctx));
     }
-    BackendPlugin all(std::make_unique<PluginInstance>(lib, OptionValues{{"threads", int64_t{0}},
-                                                                         {"precision", std::string("float32")}}));
+    BackendPlugin all(std::make_unique<PluginInstance>(
+        lib, OptionValues{{"threads", int64_t{0}}, {"precision", std::string("float32")}}));
     CHECK(at::get_num_threads() == static_cast<int>(std::thread::hardware_concurrency()));
     at::set_num_threads(before);
 }

@@ -36,7 +36,8 @@ TEST_CASE("check-plugin: the fixtures of every kind pass, with required options 
     auto scores = run_cap("check-plugin " + (ok / "fixture_topk.so").string());
     INFO(scores.output);
     CHECK(scores.exit_code == 0);
-    CHECK(scores.output.find("PASS  info and the entries of its style: unstructured, score-based") != std::string::npos);
+    CHECK(scores.output.find("PASS  info and the entries of its style: unstructured, score-based") !=
+          std::string::npos);
     CHECK(scores.output.find("PASS  regularizer") != std::string::npos);
 }
 
@@ -46,7 +47,8 @@ TEST_CASE("check-plugin: failures are reported as FAIL lines with exit status 1"
     CHECK(missing_option.exit_code == 1);
     CHECK(missing_option.output.find("FAIL  options: ") != std::string::npos);
     CHECK(missing_option.output.find("missing required key 'needed'") != std::string::npos);
-    auto bad_option = run_cap("check-plugin " + (ok / "fixture_criterion.so").string() + " --option needed=3 --option scale=99");
+    auto bad_option =
+        run_cap("check-plugin " + (ok / "fixture_criterion.so").string() + " --option needed=3 --option scale=99");
     CHECK(bad_option.exit_code == 1);
     CHECK(bad_option.output.find("command line (--option scale=99): error: scale = 99.0 is out of range") !=
           std::string::npos);

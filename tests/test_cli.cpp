@@ -3,9 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recipe/loader.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
-#include "recipe/loader.hpp"
 #include "test_paths.hpp"
 #include "util/sha256.hpp"
 
@@ -60,7 +60,8 @@ TEST_CASE("cli: an invalid recipe exits with status 2 and writes nothing") {
 
     auto s = run_cap("run " + quickstart() + " --out " + (dir / "out2").string() + " --set schedule.percents=oops");
     CHECK(s.exit_code == 2);
-    CHECK(s.output.find("command line (--set schedule.percents=oops): error: percents must be an array") != std::string::npos);
+    CHECK(s.output.find("command line (--set schedule.percents=oops): error: percents must be an array") !=
+          std::string::npos);
     CHECK_FALSE(fs::exists(dir / "out2"));
 }
 
@@ -192,8 +193,8 @@ TEST_CASE("cli: cap warns at start-up when LibTorch uses the reference BLAS") {
         return;
     }
     // Put the reference libblas.so.3 first in the search path, as a machine without OpenBLAS has it.
-    auto r = cap::test::run_command("LD_LIBRARY_PATH=" + reference.parent_path().string() + " " +
-                                    cap::test::kCapExe + " plugins");
+    auto r = cap::test::run_command("LD_LIBRARY_PATH=" + reference.parent_path().string() + " " + cap::test::kCapExe +
+                                    " plugins");
     CHECK(r.exit_code == 0);
     CHECK(r.output.find("LibTorch is using the reference BLAS") != std::string::npos);
     CHECK(r.output.find("apt-get install libopenblas0-pthread") != std::string::npos);
@@ -243,11 +244,11 @@ TEST_CASE("cli: global options are accepted anywhere on the command line") {
     const auto recipe = cap::test::write_text(dir / "r.toml", "[schedule]\nplugin = \"c_fixture\"\n");
     for (const std::string& args : std::vector<std::string>{
              "--plugin-path " + fixtures + " validate " + recipe.string(),
-          "validate --plugin-path " + fixtures + " " + recipe.string(),
-          "validate " + recipe.string() + " --plugin-path " + fixtures,
-          "validate --plugin-path=" + fixtures + " " + recipe.string() + " --log-level warn",
-          "--log-level warn validate " + recipe.string() + " --plugin-path " + fixtures,
-          "validate --log-level=warn --plugin-path " + fixtures + " --set run.seed=3 " + recipe.string()}) {
+             "validate --plugin-path " + fixtures + " " + recipe.string(),
+             "validate " + recipe.string() + " --plugin-path " + fixtures,
+             "validate --plugin-path=" + fixtures + " " + recipe.string() + " --log-level warn",
+             "--log-level warn validate " + recipe.string() + " --plugin-path " + fixtures,
+             "validate --log-level=warn --plugin-path " + fixtures + " --set run.seed=3 " + recipe.string()}) {
         CAPTURE(args);
         auto r = run_cap(args);
         INFO(r.output);

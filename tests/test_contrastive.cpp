@@ -137,7 +137,8 @@ TEST_CASE("contrastive: the vectorised loss equals a loop-by-loop computation") 
     auto plain = build_keys(z, idx, at::Tensor(), slices, at::Tensor(), longs({1, 8}));
     auto v = contrastive_loss(z, idx, at::Tensor(), plain, settings(0.2, 0.4, 2.5));
     CHECK(v.supervised == 0.0);
-    CHECK(v.unsupervised == doctest::Approx(naive_loss(z, idx, at::Tensor(), plain, settings(0.2, 0.4, 2.5)).unsupervised).epsilon(1e-5));
+    CHECK(v.unsupervised ==
+          doctest::Approx(naive_loss(z, idx, at::Tensor(), plain, settings(0.2, 0.4, 2.5)).unsupervised).epsilon(1e-5));
 }
 
 TEST_CASE("contrastive: the gradient w.r.t. the anchors matches finite differences") {

@@ -4,11 +4,11 @@
 #include <doctest/doctest.h>
 
 #include "data/glue.hpp"
-#include "settings/task.hpp"
 #include "data/squad.hpp"
 #include "data/synthetic.hpp"
 #include "metrics/classification.hpp"
 #include "metrics/squad.hpp"
+#include "settings/task.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
 
@@ -18,8 +18,8 @@ using namespace cap::data;
 namespace {
 cap::text::WordPieceTokenizer squad_tokenizer() {
     return cap::text::WordPieceTokenizer(cap::text::Vocabulary::from_tokens(
-        {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "wrote", "it", "?", "alice", "bob", "and", "wrote",
-         "the", "book", ".", "carol", "read", "kraków", "krakow", "is", "in", "poland", "where"}));
+        {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who",  "wrote",  "it",     "?",  "alice", "bob",    "and",
+         "wrote", "the",   "book",  ".",     "carol",  "read", "kraków", "krakow", "is", "in",    "poland", "where"}));
 }
 }  // namespace
 
@@ -50,7 +50,8 @@ TEST_CASE("data: malformed GLUE rows name the file and line") {
     auto header = cap::test::write_text(dir / "c.tsv", "text\tlabel\nfine\t1\n");
     CHECK_THROWS_WITH_AS(read_glue_tsv(header, sst2), doctest::Contains("c.tsv:1: no column 'sentence'"),
                          std::runtime_error);
-    CHECK_THROWS_WITH_AS(read_glue_tsv(dir / "missing.tsv", sst2), doctest::Contains("cannot read"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(read_glue_tsv(dir / "missing.tsv", sst2), doctest::Contains("cannot read"),
+                         std::runtime_error);
 }
 
 TEST_CASE("data: the synthetic task is the same for the same seed and learnable by counting") {
@@ -115,10 +116,14 @@ TEST_CASE("data: SQuAD JSON problems name the file and line or the JSON path") {
     const fs::path dir = cap::test::scratch_dir("squad_bad");
     auto syntax = cap::test::write_text(dir / "a.json", "{\n \"data\": [\n  {\"paragraphs\": [}\n]}\n");
     CHECK_THROWS_WITH_AS(read_squad(syntax), doctest::Contains("a.json:3: invalid JSON"), std::runtime_error);
-    auto structure = cap::test::write_text(dir / "b.json", R"({"data": [{"paragraphs": [{"context": "x", "qas": [{"id": "1", "answers": []}]}]}]})");
-    CHECK_THROWS_WITH_AS(read_squad(structure), doctest::Contains("b.json: data[0].paragraphs[0].qas[0]: missing 'question'"),
+    auto structure = cap::test::write_text(
+        dir / "b.json", R"({"data": [{"paragraphs": [{"context": "x", "qas": [{"id": "1", "answers": []}]}]}]})");
+    CHECK_THROWS_WITH_AS(read_squad(structure),
+                         doctest::Contains("b.json: data[0].paragraphs[0].qas[0]: missing 'question'"),
                          std::runtime_error);
-    auto offsets = cap::test::write_text(dir / "c.json", R"({"data": [{"paragraphs": [{"context": "Kraków x", "qas": [{"id": "1", "question": "q", "answers": [{"text": "x", "answer_start": 7}]}]}]}]})");
+    auto offsets = cap::test::write_text(
+        dir / "c.json",
+        R"({"data": [{"paragraphs": [{"context": "Kraków x", "qas": [{"id": "1", "question": "q", "answers": [{"text": "x", "answer_start": 7}]}]}]}]})");
     auto examples = read_squad(offsets);
     CHECK(examples[0].answer_starts[0] == 8);  // 7 characters, 8 bytes ("ó" is two)
 }

@@ -12,8 +12,9 @@ using namespace cap::host;
 
 namespace {
 DistillPlugin kd(double weight, double temperature) {
-    return DistillPlugin(std::make_unique<PluginInstance>(
-        cap::test::builtin_registry().find(CAP_KIND_DISTILL, "kd"), OptionValues{{"weight", weight}, {"temperature", temperature}}));
+    return DistillPlugin(
+        std::make_unique<PluginInstance>(cap::test::builtin_registry().find(CAP_KIND_DISTILL, "kd"),
+                                         OptionValues{{"weight", weight}, {"temperature", temperature}}));
 }
 const cap_exec_context kCpu{sizeof(cap_exec_context), {kDLCPU, 0}, nullptr, 1};
 
@@ -81,7 +82,8 @@ TEST_CASE("distill/kd: mismatched or mistyped logits are errors, not crashes") {
     auto d = kd(1.0, 1.0);
     at::Tensor s = at::zeros({2, 3});
     CHECK_THROWS_WITH_AS(value_of(d, s, at::zeros({2, 4})), doctest::Contains("differ in shape"), PluginError);
-    CHECK_THROWS_WITH_AS(value_of(d, s, at::zeros({2, 3}, at::kDouble)), doctest::Contains("expected Float"), PluginError);
+    CHECK_THROWS_WITH_AS(value_of(d, s, at::zeros({2, 3}, at::kDouble)), doctest::Contains("expected Float"),
+                         PluginError);
     at::Tensor wrong = at::zeros({3, 3});
     CHECK_THROWS_WITH_AS(value_of(d, s, s, &wrong), doctest::Contains("output shape"), PluginError);
 }

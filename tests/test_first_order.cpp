@@ -68,7 +68,8 @@ void accumulate(const host::CriterionPlugin& c, const at::Tensor& heads, const a
     c.accumulate(kCpu, b, g.list);
 }
 
-std::pair<at::Tensor, at::Tensor> importance(const host::CriterionPlugin& c, const at::Tensor& heads, const at::Tensor& ffn) {
+std::pair<at::Tensor, at::Tensor> importance(const host::CriterionPlugin& c, const at::Tensor& heads,
+                                             const at::Tensor& ffn) {
     at::Tensor hi = at::empty_like(heads), fi = at::empty_like(ffn);
     DLTensor out[2] = {cap::to_dl(hi), cap::to_dl(fi)};
     Groups g(heads, ffn);
@@ -91,8 +92,10 @@ TEST_CASE("first_order: importance sums |gradient| over batches and normalises e
     at::Tensor heads = at::ones({2, 2}), ffn = at::ones({2, 3});
     auto c = first_order();
     c.reset();
-    accumulate(c, heads, ffn, at::tensor({1.f, -2.f, 0.f, 3.f}).view({2, 2}), at::tensor({1.f, 0.f, 0.f, 0.f, 2.f, 0.f}).view({2, 3}));
-    accumulate(c, heads, ffn, at::tensor({2.f, 2.f, 0.f, -1.f}).view({2, 2}), at::tensor({-1.f, 0.f, 0.f, 0.f, 0.f, 0.f}).view({2, 3}));
+    accumulate(c, heads, ffn, at::tensor({1.f, -2.f, 0.f, 3.f}).view({2, 2}),
+               at::tensor({1.f, 0.f, 0.f, 0.f, 2.f, 0.f}).view({2, 3}));
+    accumulate(c, heads, ffn, at::tensor({2.f, 2.f, 0.f, -1.f}).view({2, 2}),
+               at::tensor({-1.f, 0.f, 0.f, 0.f, 0.f, 0.f}).view({2, 3}));
     auto [hi, fi] = importance(c, heads, ffn);
     // Sums: heads [[3, 4], [0, 4]], FFN [[2, 0, 0], [0, 2, 0]]; rows divided by their L2 norms.
     CHECK(at::allclose(hi, at::tensor({0.6f, 0.8f, 0.f, 1.f}).view({2, 2})));
@@ -189,7 +192,7 @@ TEST_CASE("first_order: the host's importance pass gives the accumulated |d CE /
     CHECK(at::allclose(got.importance.heads, want_h, 1e-5, 1e-7));
     CHECK(at::allclose(got.importance.ffn, want_f, 1e-5, 1e-7));
     CHECK(want_h[1][0].item<float>() > 0);
-    CHECK(got.masks.pruned_heads() == 2);    // the one before and one more
+    CHECK(got.masks.pruned_heads() == 2);  // the one before and one more
     CHECK(got.masks.pruned_neurons() == 3);
     // Half the subset reads only the first 20 examples: smaller sums.
     prune::ImportancePass half{0.5, 16, at::kCPU};

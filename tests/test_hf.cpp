@@ -30,12 +30,11 @@ TEST_CASE("hf: safetensors round trip, and a header read alone") {
     const uint16_t f16[3] = {0x3C00, 0xC000, 0x0001};  // 1, -2, the smallest subnormal
     const uint16_t bf16[2] = {0x3F80, 0xBF00};         // 1, -0.5
     const uint8_t u8[4] = {0, 1, 1, 0};
-    const std::string bytes = cap::hf::encode_safetensors(
-        {{"a", "F32", {3}, f32, sizeof(f32)},
-         {"b", "F16", {3}, f16, sizeof(f16)},
-         {"c", "BF16", {2, 1}, bf16, sizeof(bf16)},
-         {"d", "U8", {2, 2}, u8, sizeof(u8)}},
-        {{"format", "pt"}});
+    const std::string bytes = cap::hf::encode_safetensors({{"a", "F32", {3}, f32, sizeof(f32)},
+                                                           {"b", "F16", {3}, f16, sizeof(f16)},
+                                                           {"c", "BF16", {2, 1}, bf16, sizeof(bf16)},
+                                                           {"d", "U8", {2, 2}, u8, sizeof(u8)}},
+                                                          {{"format", "pt"}});
     const fs::path file = cap::test::write_text(dir / "t.safetensors", bytes);
 
     const auto header = cap::hf::read_safetensors_header(file);
@@ -63,12 +62,13 @@ TEST_CASE("hf: a safetensors header whose tensors overlap or leave the data is r
                                    12);
     CHECK_THROWS_WITH(cap::hf::read_safetensors_header(overlap),
                       doctest::Contains((overlap.string() + ": not a valid safetensors file: tensors 'x' and 'y' "
-                                                            "share bytes").c_str()));
-    const auto outside = write_raw(dir / "outside.safetensors",
-                                   R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8);
+                                                            "share bytes")
+                                            .c_str()));
+    const auto outside =
+        write_raw(dir / "outside.safetensors", R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8);
     CHECK_THROWS_WITH(cap::hf::read_safetensors_header(outside), doctest::Contains("lies outside the 8 bytes"));
-    const auto count = write_raw(dir / "count.safetensors",
-                                 R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8);
+    const auto count =
+        write_raw(dir / "count.safetensors", R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8);
     CHECK_THROWS_WITH(cap::hf::read_safetensors_header(count), doctest::Contains("8 bytes for 3 elements of F32"));
     const auto huge = write_raw(dir / "huge.safetensors",
                                 R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8);

@@ -82,7 +82,8 @@ TEST_CASE("hub cache: the cache folder follows HF_HUB_CACHE, then HF_HOME, then 
     CHECK(cap::hf::hub_cache_dir() == fs::path("/z/cache/huggingface/hub"));
 }
 
-TEST_CASE("hub cache: ids resolve to the snapshot of refs/main, a branch, or a commit; a missing one says how to fetch it") {
+TEST_CASE(
+    "hub cache: ids resolve to the snapshot of refs/main, a branch, or a commit; a missing one says how to fetch it") {
     const fs::path dir = cap::test::scratch_dir("hub_cache_unit");
     const fs::path model = dir / "model";
     cap::test::write_text(model / "config.json", "{}");
@@ -91,11 +92,10 @@ TEST_CASE("hub cache: ids resolve to the snapshot of refs/main, a branch, or a c
     lay_out_cache(dir / "hub", model);
     ScopedEnv hub("HF_HUB_CACHE", (dir / "hub").string());
 
-    const fs::path snapshot =
-        dir / "hub" / "models--google--bert_uncased_L-2_H-128_A-2" / "snapshots" / kCommit;
-    for (const std::string& id : std::vector<std::string>{"google/bert_uncased_L-2_H-128_A-2",
-                                                          "google/bert_uncased_L-2_H-128_A-2@v1",
-                                                          std::string("google/bert_uncased_L-2_H-128_A-2@") + kCommit}) {
+    const fs::path snapshot = dir / "hub" / "models--google--bert_uncased_L-2_H-128_A-2" / "snapshots" / kCommit;
+    for (const std::string& id :
+         std::vector<std::string>{"google/bert_uncased_L-2_H-128_A-2", "google/bert_uncased_L-2_H-128_A-2@v1",
+                                  std::string("google/bert_uncased_L-2_H-128_A-2@") + kCommit}) {
         CAPTURE(id);
         auto found = cap::hf::find_cached_model(id);
         REQUIRE(found.folder);
@@ -120,7 +120,8 @@ TEST_CASE("hub cache: ids resolve to the snapshot of refs/main, a branch, or a c
     CHECK(*local.folder == dir / "google" / "bert_uncased_L-2_H-128_A-2");
 }
 
-TEST_CASE("hub cache: a recipe and cap eval take a cached model id; an uncached one is refused before anything is written") {
+TEST_CASE(
+    "hub cache: a recipe and cap eval take a cached model id; an uncached one is refused before anything is written") {
     auto models = cap::test::models_dir();
     auto data = cap::test::data_dir();
     CAP_REQUIRE_SHARED(models, "shared models");
@@ -139,10 +140,13 @@ TEST_CASE("hub cache: a recipe and cap eval take a cached model id; an uncached 
     CHECK(metrics["accuracy"].get<double>() == doctest::Approx(78.90).epsilon(0.0002));
 
     // A recipe: validates, and the run folder's recipe.toml records the snapshot it read.
-    const auto recipe = cap::test::write_text(
-        dir / "r.toml", "[model]\npretrained = \"" + id + "\"\nteacher = \"" + id + "@v1\"\n[task]\nname = \"sst2\"\n"
-                        "data = \"" + (*data / "glue" / "SST-2").string() + "\"\nmax_eval_examples = 8\n"
-                        "max_train_examples = 8\n");
+    const auto recipe =
+        cap::test::write_text(dir / "r.toml", "[model]\npretrained = \"" + id + "\"\nteacher = \"" + id +
+                                                  "@v1\"\n[task]\nname = \"sst2\"\n"
+                                                  "data = \"" +
+                                                  (*data / "glue" / "SST-2").string() +
+                                                  "\"\nmax_eval_examples = 8\n"
+                                                  "max_train_examples = 8\n");
     auto v = cap::test::run_command(env + cap::test::kCapExe + " validate " + recipe.string());
     INFO(v.output);
     CHECK(v.exit_code == 0);

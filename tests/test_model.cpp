@@ -224,9 +224,11 @@ TEST_CASE("model: checkpoint key variants load (no bert. prefix, gamma/beta) and
     std::vector<std::pair<std::string, at::Tensor>> state;
     for (auto& p : m->named_parameters()) {
         std::string key = p.key();
-        if (key.rfind("classifier", 0) == 0) continue;                  // a pre-training checkpoint: no head
-        if (key.rfind("bert.", 0) == 0) key = key.substr(5);             // BertModel-style names
-        auto ends = [&](const std::string& s) { return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0; };
+        if (key.rfind("classifier", 0) == 0) continue;        // a pre-training checkpoint: no head
+        if (key.rfind("bert.", 0) == 0) key = key.substr(5);  // BertModel-style names
+        auto ends = [&](const std::string& s) {
+            return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0;
+        };
         if (ends("LayerNorm.weight")) key = key.substr(0, key.size() - 6) + "gamma";
         if (ends("LayerNorm.bias")) key = key.substr(0, key.size() - 4) + "beta";
         state.emplace_back(key, p.value().detach().clone());
@@ -257,8 +259,8 @@ TEST_CASE("model: truncated or corrupt weight files are clear errors") {
     CHECK_THROWS_WITH_AS(read_safetensors(dir / "truncated.safetensors"), doctest::Contains("truncated file?"),
                          std::runtime_error);
     cap::test::write_text(dir / "tiny.safetensors", "abc");
-    CHECK_THROWS_WITH_AS(read_safetensors(dir / "tiny.safetensors"), doctest::Contains("shorter than its 8-byte header"),
-                         std::runtime_error);
+    CHECK_THROWS_WITH_AS(read_safetensors(dir / "tiny.safetensors"),
+                         doctest::Contains("shorter than its 8-byte header"), std::runtime_error);
     std::string bad_header = good;
     bad_header[9] = '#';
     cap::test::write_text(dir / "header.safetensors", bad_header);
@@ -314,7 +316,8 @@ TEST_CASE("model: learnable scores binarise forward and get the straight-through
     REQUIRE(slot.scores.grad().defined());
     at::Tensor grad_effective = weight.grad() / slot.mask;  // where M = 1
     at::Tensor kept = slot.mask > 0;
-    CHECK(at::allclose(slot.scores.grad().masked_select(kept), (grad_effective * weight).masked_select(kept), 1e-4, 1e-7));
+    CHECK(at::allclose(slot.scores.grad().masked_select(kept), (grad_effective * weight).masked_select(kept), 1e-4,
+                       1e-7));
     CHECK(weight.grad().masked_select(~kept).abs().max().item<double>() == 0.0);
     CHECK(slot.scores.grad().masked_select(~kept).abs().sum().item<double>() > 0);  // pruned weights still learn
     // The masked forward equals the weights zeroed where M = 0.

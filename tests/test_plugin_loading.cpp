@@ -10,6 +10,7 @@
 #include "plugin/library.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "test_paths.hpp"
+#include "util/seed.hpp"
 
 namespace fs = std::filesystem;
 using namespace cap::host;
@@ -165,7 +166,8 @@ TEST_CASE("loading: failures and exceptions inside plugin calls arrive as status
     // Host-side argument checks stop a mismatch before it reaches the plugin.
     at::Tensor mask = at::ones({2, 2});
     DLTensor dl_mask = cap::to_dl(mask);
-    cap_unit_group group{sizeof(cap_unit_group), "heads", CAP_UNITS_HEADS, -1, &dl_mask, nullptr, nullptr, nullptr, nullptr};
+    cap_unit_group group{
+        sizeof(cap_unit_group), "heads", CAP_UNITS_HEADS, -1, &dl_mask, nullptr, nullptr, nullptr, nullptr};
     CHECK_THROWS_WITH_AS(criterion.importance(ctx, {&group}, {}), doctest::Contains("0 outputs for 1 groups"),
                          std::invalid_argument);
 }
@@ -178,4 +180,17 @@ TEST_CASE("loading: an instance keeps its library loaded after the caller drops 
     }  // the last outside reference to the library is gone here
     schedule->bind({sizeof(cap_model_shape), 2, 2, 128, 512}, {sizeof(cap_constraints), 1});
     CHECK(schedule->num_stages() == 1);
+}
+
+TEST_CASE("loading: each instance's seed() mixes the seed of its own run, whatever was created since") {
+    auto lib = cap::host::PluginLibrary::load(fs::path(cap::test::kFixturesOk) / "fixture_c_schedule.so");
+    PluginInstance first(lib, c_fixture_defaults(), 1);
+    PluginInstance second(lib, c_fixture_defaults(), 2);  // a second run resolved after the first
+    const cap_host_api* a = first.host_api();
+    const cap_host_api* b = second.host_api();
+    CHECK(a->seed(a, "negatives") == cap::util::derive_seed(1, "negatives"));
+    CHECK(b->seed(b, "negatives") == cap::util::derive_seed(2, "negatives"));
+    CHECK(a->seed(a, nullptr) == 1);
+    // Outside any run (the entry point's table): cap's default seed.
+    CHECK(lib->host_api()->seed(lib->host_api(), nullptr) == cap::host::kDefaultSeed);
 }

@@ -30,7 +30,8 @@ std::vector<nlohmann::json> events(const fs::path& run, const std::string& kind)
 }
 
 // The `kind` events of the stages whose name starts with `stage_prefix`.
-std::vector<nlohmann::json> stage_events(const fs::path& run, const std::string& kind, const std::string& stage_prefix) {
+std::vector<nlohmann::json> stage_events(const fs::path& run, const std::string& kind,
+                                         const std::string& stage_prefix) {
     std::vector<nlohmann::json> out;
     for (auto& e : events(run, kind))
         if (e["stage"].get<std::string>().rfind(stage_prefix, 0) == 0) out.push_back(e);
@@ -121,7 +122,8 @@ log_every = 5
     // The compacted model has the kept units only, and scores as the masked one did.
     auto final_events = events(run, "final");
     REQUIRE(final_events.size() == 1);
-    CHECK(final_events[0]["accuracy"].get<double>() == doctest::Approx(stages[1]["accuracy"].get<double>()).epsilon(0.01));
+    CHECK(final_events[0]["accuracy"].get<double>() ==
+          doctest::Approx(stages[1]["accuracy"].get<double>()).epsilon(0.01));
     auto compact = model::load_pretrained(run / "final", model::TaskHead::kClassification);
     const auto& cfg = compact.model->config();
     int64_t heads = 0, neurons = 0;
@@ -192,7 +194,8 @@ log_every = 5
 
 }  // namespace
 
-TEST_CASE("pruning run: movement top-k to 10% on the synthetic task, with snapshots each epoch, exports a zeroed model") {
+TEST_CASE(
+    "pruning run: movement top-k to 10% on the synthetic task, with snapshots each epoch, exports a zeroed model") {
     const fs::path run = unstructured_run("movement", "[criterion]\nplugin = \"movement\"\n", 0.1, 1.0);
 
     // Exactly int(0.1 * numel) kept per matrix at the final threshold, zeros in the export there.
@@ -249,8 +252,9 @@ TEST_CASE("pruning run: movement top-k to 10% on the synthetic task, with snapsh
 }
 
 TEST_CASE("pruning run: soft movement adds the ramped L1 term and keeps what sigmoid(S) > 0.1 says") {
-    const fs::path run = unstructured_run("soft", "[criterion]\nplugin = \"soft_movement\"\nfinal_lambda = 500.0\nscores_learning_rate = 0.5\n",
-                                          0.1, 0.0);
+    const fs::path run = unstructured_run(
+        "soft", "[criterion]\nplugin = \"soft_movement\"\nfinal_lambda = 500.0\nscores_learning_rate = 0.5\n", 0.1,
+        0.0);
     auto train = stage_events(run, "train", "prune");
     REQUIRE(!train.empty());
     CHECK(train.front()["regularizer"].get<double>() == 0.0);  // threshold 0: lambda_t = 0
@@ -264,8 +268,10 @@ TEST_CASE("pruning run: soft movement adds the ramped L1 term and keeps what sig
         const at::Tensor& s = scores.tensors[i].second;
         const int64_t above = (at::sigmoid(s) > 0.1).sum().item<int64_t>();
         const int64_t floor = static_cast<int64_t>(0.005 * double(s.numel())) + 1;
-        if (above >= floor) CHECK(mask.sum().item<int64_t>() == above);
-        else CHECK(mask.sum().item<int64_t>() <= floor);
+        if (above >= floor)
+            CHECK(mask.sum().item<int64_t>() == above);
+        else
+            CHECK(mask.sum().item<int64_t>() <= floor);
     }
     auto final_events = events(run, "final");
     REQUIRE(final_events.size() == 1);

@@ -23,9 +23,10 @@ TEST_SUITE("slow") {
         CAP_REQUIRE_SHARED(data, "shared data");
         CAP_REQUIRE_SHARED(models, "shared models");
         const fs::path out = cap::test::scratch_dir("sst2_finetune") / "run";
-        auto r = cap::test::run_cap("run " + std::string(cap::test::kSourceDir) + "/configs/finetune/sst2-bert-tiny.toml" +
-                                    " --set model.pretrained=" + (*models / "bert-tiny-mlm").string() +
-                                    " --set task.data=" + (*data / "glue" / "SST-2").string() + " --out " + out.string());
+        auto r =
+            cap::test::run_cap("run " + std::string(cap::test::kSourceDir) + "/configs/finetune/sst2-bert-tiny.toml" +
+                               " --set model.pretrained=" + (*models / "bert-tiny-mlm").string() +
+                               " --set task.data=" + (*data / "glue" / "SST-2").string() + " --out " + out.string());
         INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
         REQUIRE(r.exit_code == 0);
         auto summary = nlohmann::json::parse(cap::test::read_text(out / "summary.json"));
@@ -48,10 +49,10 @@ TEST_SUITE("slow") {
         CAP_REQUIRE_SHARED(data, "shared data");
         CAP_REQUIRE_SHARED(models, "shared models");
         const fs::path dir = cap::test::scratch_dir("squad_short");
-        auto recipe = cap::test::write_text(dir / "squad.toml", "[run]\nname = \"squad-short\"\n[model]\npretrained = \"" +
-                                                                    (*models / "bert-tiny-mlm").string() +
-                                                                    "\"\n[task]\nname = \"squad\"\ndata = \"" +
-                                                                    (*data / "squad").string() + R"("
+        auto recipe = cap::test::write_text(
+            dir / "squad.toml", "[run]\nname = \"squad-short\"\n[model]\npretrained = \"" +
+                                    (*models / "bert-tiny-mlm").string() + "\"\n[task]\nname = \"squad\"\ndata = \"" +
+                                    (*data / "squad").string() + R"("
 max_seq_length = 192
 doc_stride = 64
 max_train_examples = 2000
@@ -74,7 +75,8 @@ warmup_ratio = 0.1
                                        (*data / "squad").string() + " --max-seq-length 192 --doc-stride 64 --out " +
                                        (dir / "predictions.jsonl").string());
         REQUIRE(eval.exit_code == 0);
-        auto first = nlohmann::json::parse(cap::test::read_text(dir / "predictions.jsonl").substr(0, cap::test::read_text(dir / "predictions.jsonl").find('\n')));
+        auto first = nlohmann::json::parse(cap::test::read_text(dir / "predictions.jsonl")
+                                               .substr(0, cap::test::read_text(dir / "predictions.jsonl").find('\n')));
         CHECK(first.contains("id"));
         CHECK(first.contains("prediction"));
     }
@@ -118,7 +120,8 @@ warmup_ratio = 0.1
         CAP_REQUIRE_SHARED(data, "shared data");
         CAP_REQUIRE_SHARED(models, "shared models");
         const fs::path configs = fs::path(cap::test::kSourceDir) / "configs";
-        std::vector<fs::path> recipes{configs / "cap-m" / "sst2-bert-tiny.toml", configs / "cap-soft" / "sst2-bert-tiny.toml"};
+        std::vector<fs::path> recipes{configs / "cap-m" / "sst2-bert-tiny.toml",
+                                      configs / "cap-soft" / "sst2-bert-tiny.toml"};
         for (const char* b : {"magnitude", "movement", "soft-movement"})
             recipes.push_back(configs / "baselines" / (std::string(b) + "-sst2-bert-tiny.toml"));
         const fs::path dir = cap::test::scratch_dir("unstructured");

@@ -48,7 +48,8 @@ const char* kCriterionHeader = "[criterion]\nplugin = \"fixture\"\nneeded = 1\n"
 }  // namespace
 
 TEST_CASE("recipe errors: a valid recipe has none") {
-    auto errors = errors_of("valid", std::string(kCriterionHeader) + "[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n");
+    auto errors =
+        errors_of("valid", std::string(kCriterionHeader) + "[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n");
     INFO((errors.empty() ? std::string() : errors[0]));
     CHECK(errors.empty());
 }
@@ -72,7 +73,8 @@ TEST_CASE("recipe errors: unknown key, with the closest valid name") {
 }
 
 TEST_CASE("recipe errors: wrong type") {
-    expect_one("wrong_type", std::string(kCriterionHeader) + "scale = \"big\"\n", 4, 9, "scale must be a number, not string");
+    expect_one("wrong_type", std::string(kCriterionHeader) + "scale = \"big\"\n", 4, 9,
+               "scale must be a number, not string");
     expect_one("wrong_type_int", "[criterion]\nplugin = \"fixture\"\nneeded = 1.5\n", 3, 10,
                "needed must be an integer, not float");
     expect_one("wrong_type_list", std::string(kCriterionHeader) + "targets = [0.5, \"x\"]\n", 4, 17,
@@ -90,8 +92,7 @@ TEST_CASE("recipe errors: out of range and not among the choices") {
 }
 
 TEST_CASE("recipe errors: missing required key and missing file") {
-    expect_one("required", "[criterion]\nplugin = \"fixture\"\n", 1, 1,
-               "[criterion] is missing required key 'needed'");
+    expect_one("required", "[criterion]\nplugin = \"fixture\"\n", 1, 1, "[criterion] is missing required key 'needed'");
     expect_one("missing_file", std::string(kCriterionHeader) + "vocab = \"no/such/vocab.txt\"\n", 4, 9,
                "vocab: no such file or folder: ");
     expect_one("missing_model", "[model]\npretrained = \"models/none/here\"\n", 2, 14, "no such folder: ");
@@ -101,15 +102,17 @@ TEST_CASE("recipe errors: missing required key and missing file") {
 TEST_CASE("recipe errors: a path that exists resolves against the recipe's folder") {
     const fs::path dir = cap::test::scratch_dir("path_ok_recipe");
     cap::test::write_text(dir / "vocab.txt", "[PAD]\n");
-    const fs::path file = cap::test::write_text(dir / "r.toml", std::string(kCriterionHeader) + "vocab = \"vocab.txt\"\n");
+    const fs::path file =
+        cap::test::write_text(dir / "r.toml", std::string(kCriterionHeader) + "vocab = \"vocab.txt\"\n");
     auto r = resolve_recipe(file, {}, registry());
     CHECK(std::get<std::string>(r.criterion->values.at("vocab")) == (dir / "vocab.txt").string());
 }
 
 TEST_CASE("recipe errors: bad --set and --unset name the argument") {
-    auto errors = errors_of("bad_set", kCriterionHeader,
-                            Overrides{{"criterion.scale", "criterion.needed.x=1", "criterion.sc@le=1", "criterion.scale=[1"},
-                                      {"contrastive.snc"}});
+    auto errors =
+        errors_of("bad_set", kCriterionHeader,
+                  Overrides{{"criterion.scale", "criterion.needed.x=1", "criterion.sc@le=1", "criterion.scale=[1"},
+                            {"contrastive.snc"}});
     REQUIRE(errors.size() == 5);
     CHECK(errors[0] == "command line (--unset contrastive.snc): error: no key 'contrastive' in the recipe");
     CHECK(errors[1] == "command line (--set criterion.scale): error: expected KEY=VALUE");
@@ -136,14 +139,16 @@ TEST_CASE("recipe errors: a schedule the model cannot meet fails validation") {
 
 TEST_CASE("recipe errors: mistakes in an included file point into that file") {
     const fs::path dir = cap::test::scratch_dir("include_error");
-    cap::test::write_text(dir / "base" / "base.toml", "[run]\nseed = 1\n\n[schedule]\nplugin = \"iterative\"\nretrain_epoch = 2\n");
+    cap::test::write_text(dir / "base" / "base.toml",
+                          "[run]\nseed = 1\n\n[schedule]\nplugin = \"iterative\"\nretrain_epoch = 2\n");
     const fs::path child = cap::test::write_text(dir / "child.toml", "include = \"base/base.toml\"\n[run]\nseed = 2\n");
     try {
         resolve_recipe(child, {}, registry());
         FAIL("expected an error");
     } catch (const RecipeErrors& e) {
         REQUIRE(e.diagnostics().size() == 1);
-        CHECK(e.diagnostics()[0].str().find((dir / "base" / "base.toml").string() + ":6:1: error: unknown key 'retrain_epoch'") == 0);
+        CHECK(e.diagnostics()[0].str().find((dir / "base" / "base.toml").string() +
+                                            ":6:1: error: unknown key 'retrain_epoch'") == 0);
         CHECK(e.diagnostics()[0].str().find("did you mean 'retrain_epochs'?") != std::string::npos);
     }
 }
@@ -187,11 +192,13 @@ TEST_CASE("recipe errors: backend auto says why it chose cpu when a key only cud
 }
 
 TEST_CASE("recipe errors: a score-based criterion does not fit a schedule of stages") {
-    expect_one("criterion_schedule", "[criterion]\nplugin = \"fixture_topk\"\n[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n",
-               4, 10, "criterion 'fixture_topk' and schedule 'iterative' do not fit: the criterion is score-based");
+    expect_one("criterion_schedule",
+               "[criterion]\nplugin = \"fixture_topk\"\n[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n", 4,
+               10, "criterion 'fixture_topk' and schedule 'iterative' do not fit: the criterion is score-based");
 }
 
 TEST_CASE("recipe errors: several mistakes are all reported at once") {
-    auto errors = errors_of("many", "[run]\nsed = 1\n[criterion]\nplugin = \"fixture\"\nscale = 99\n[schedule]\nplugin = \"nope\"\n");
+    auto errors = errors_of(
+        "many", "[run]\nsed = 1\n[criterion]\nplugin = \"fixture\"\nscale = 99\n[schedule]\nplugin = \"nope\"\n");
     CHECK(errors.size() == 4);  // sed, missing needed, scale range, unknown schedule
 }

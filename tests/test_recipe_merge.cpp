@@ -46,8 +46,8 @@ retrain_epochs = 1
 
 TEST_CASE("recipe merge: include, unset and own keys combine as documented") {
     auto r = resolve_recipe(write_recipes("merge"), {}, registry());
-    CHECK(r.run_name == "ablation");   // own key wins
-    CHECK(r.seed == 7);                // inherited
+    CHECK(r.run_name == "ablation");  // own key wins
+    CHECK(r.seed == 7);               // inherited
     REQUIRE(r.schedule);
     CHECK(std::get<double>(r.schedule->values.at("retrain_epochs")) == 1.0);
     CHECK(std::get<std::vector<double>>(r.schedule->values.at("percents")) == std::vector<double>{10, 20});
@@ -67,8 +67,7 @@ TEST_CASE("recipe merge: --unset then --set apply on top, in order") {
     Overrides o;
     o.unsets = {"contrastive.fixture_contrast"};
     o.sets = {"schedule.percents=[5, 15, 25]", "run.name=cli", "contrastive.second.plugin=fixture_contrast",
-              "contrastive.second.temperature=0.5",
-              "constraints.min_heads_per_layer=0"};
+              "contrastive.second.temperature=0.5", "constraints.min_heads_per_layer=0"};
     auto r = resolve_recipe(write_recipes("overrides"), o, registry());
     CHECK(r.run_name == "cli");  // a bare word is a string
     CHECK(std::get<std::vector<double>>(r.schedule->values.at("percents")) == std::vector<double>{5, 15, 25});
@@ -97,12 +96,14 @@ TEST_CASE("recipe merge: a Hugging Face folder gives the model shape from config
     CHECK_THROWS_WITH_AS(resolve_recipe(broken, {}, registry()), doctest::Contains("is not valid JSON"), RecipeErrors);
 
     // config.json is read as the model loader reads it: what would fail the run fails validation.
-    cap::test::write_text(dir / "partial" / "config.json",
-                          R"({"num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256, "intermediate_size": 1024})");
+    cap::test::write_text(
+        dir / "partial" / "config.json",
+        R"({"num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256, "intermediate_size": 1024})");
     auto partial = cap::test::write_text(dir / "p.toml", "[model]\npretrained = \"partial\"\n");
-    CHECK_THROWS_WITH_AS(resolve_recipe(partial, {}, registry()),
-                         doctest::Contains(((dir / "partial" / "config.json").string() + ": missing 'vocab_size'").c_str()),
-                         RecipeErrors);
+    CHECK_THROWS_WITH_AS(
+        resolve_recipe(partial, {}, registry()),
+        doctest::Contains(((dir / "partial" / "config.json").string() + ": missing 'vocab_size'").c_str()),
+        RecipeErrors);
 }
 
 TEST_CASE("recipe merge: the resolved recipe serialises with every value") {

@@ -2,8 +2,8 @@
 // and deltas, missing runs, and the plots with their series.
 #include <doctest/doctest.h>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "model/safetensors.hpp"
 #include "recipe/node.hpp"
@@ -38,14 +38,21 @@ fs::path make_run(const fs::path& parent, const FixtureRun& f) {
     write_text(dir / "manifest.json", json{{"resolved", resolved}}.dump(2));
     std::string metrics;
     for (int step = 10; step <= 30; step += 10)
-        metrics += json{{"event", "train"}, {"stage", "prune"}, {"step", step}, {"loss", 3.0 - step * 0.01},
-                        {"ce", 0.7}, {"distill", 0.9}, {"prc.unsupervised", 0.8}, {"learning_rate", 1e-4},
+        metrics += json{{"event", "train"},
+                        {"stage", "prune"},
+                        {"step", step},
+                        {"loss", 3.0 - step * 0.01},
+                        {"ce", 0.7},
+                        {"distill", 0.9},
+                        {"prc.unsupervised", 0.8},
+                        {"learning_rate", 1e-4},
                         {"examples_per_second", 500.0}}
                        .dump() +
                    "\n";
     write_text(dir / "metrics.jsonl", metrics);
     if (!f.finished) return dir;
-    json summary = {{"task", f.task}, {"main_metric", f.task == "squad" ? "f1" : "accuracy"},
+    json summary = {{"task", f.task},
+                    {"main_metric", f.task == "squad" ? "f1" : "accuracy"},
                     {"teacher", {{"model", "t"}, {"metrics", f.teacher}}}};
     if (f.structured) {
         summary["stages"] = f.levels;
@@ -74,8 +81,9 @@ fs::path make_run(const fs::path& parent, const FixtureRun& f) {
 }
 
 json final_event(double remaining, double acc, double f1) {
-    return {{"event", "final"}, {"remaining_weights", remaining}, {"threshold", 0.1}, {"seconds", 9.0},
-            {"accuracy", acc}, {"f1", f1}};
+    return {{"event", "final"}, {"remaining_weights", remaining},
+            {"threshold", 0.1}, {"seconds", 9.0},
+            {"accuracy", acc},  {"f1", f1}};
 }
 
 const char* kLayout = R"(
@@ -153,14 +161,16 @@ TEST_CASE("report: the table by layout, with published numbers, deltas, unknown 
     const std::string csv = read_text(out / "table.csv");
     INFO(csv);
     CHECK(csv.rfind("level,method,task,metric,ours,published,delta,status,runs,remaining_weights,source\n", 0) == 0);
-    CHECK(csv.find("10,CAP-m,qqp,accuracy,90.4700,91.6,-1.1300,ok,cap-m-qqp-10,10.1300,issue #1\n") != std::string::npos);
+    CHECK(csv.find("10,CAP-m,qqp,accuracy,90.4700,91.6,-1.1300,ok,cap-m-qqp-10,10.1300,issue #1\n") !=
+          std::string::npos);
     CHECK(csv.find("10,CAP-m,qqp,f1,87.1600,87.7,-0.5400,ok,") != std::string::npos);
     CHECK(csv.find("3,CAP-m,qqp,accuracy,,,,missing,,,\n") != std::string::npos);
     CHECK(csv.find("3,movement,qqp,f1,,,,missing,,,\n") != std::string::npos);
     for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().string().find(".tmp") == std::string::npos);
 
     // A sweep folder brings its layout (sweep.json), so --layout is not needed.
-    write_text(runs / "sweep.json", json{{"sweep", "fixture"}, {"layout", layout.string()}, {"runs", json::array()}}.dump());
+    write_text(runs / "sweep.json",
+               json{{"sweep", "fixture"}, {"layout", layout.string()}, {"runs", json::array()}}.dump());
     const fs::path again = runs.parent_path() / "again";
     auto r2 = cap::test::run_cap("report " + runs.string() + " --out " + again.string());
     INFO(r2.output);
@@ -178,8 +188,9 @@ TEST_CASE("report: seeds of one cell are averaged; results off every level are l
     const fs::path layout = write_text(runs.parent_path() / "layout.toml", kLayout);
     cap::report::ReportRequest req{{runs}, layout, runs.parent_path() / "report"};
     auto outcome = cap::report::write_report(req);
-    CHECK(std::any_of(outcome.warnings.begin(), outcome.warnings.end(),
-                      [](const std::string& w) { return w.find("1 unreadable line(s) skipped") != std::string::npos; }));
+    CHECK(std::any_of(outcome.warnings.begin(), outcome.warnings.end(), [](const std::string& w) {
+        return w.find("1 unreadable line(s) skipped") != std::string::npos;
+    }));
     const std::string md = read_text(req.out_dir / "table.md");
     INFO(md);
     CHECK(md.find("| CAP-m | 90.50/87.50 (mean of 2) | 91.6/87.7 | -1.10/-0.20 |") != std::string::npos);
@@ -189,9 +200,9 @@ TEST_CASE("report: seeds of one cell are averaged; results off every level are l
 
 TEST_CASE("report: levels match structured stages exactly and unstructured measurements within a factor") {
     using cap::report::matches_level;
-    CHECK(matches_level(10.13, 10));   // BERT-base top-k at 10% (biases and LayerNorm counted)
-    CHECK(matches_level(10.75, 10));   // bert-tiny
-    CHECK(matches_level(3.84, 3));     // bert-tiny at 3%
+    CHECK(matches_level(10.13, 10));  // BERT-base top-k at 10% (biases and LayerNorm counted)
+    CHECK(matches_level(10.75, 10));  // bert-tiny
+    CHECK(matches_level(3.84, 3));    // bert-tiny at 3%
     CHECK_FALSE(matches_level(29.2, 10));
     CHECK_FALSE(matches_level(29.2, 50));
     CHECK_FALSE(matches_level(10.13, 3));
@@ -201,7 +212,11 @@ TEST_CASE("report: levels match structured stages exactly and unstructured measu
     CHECK_FALSE(cap::report::nearest_level(29.2, {50, 10}).has_value());
 
     const fs::path runs = cap::test::scratch_dir("report_structured") / "runs";
-    make_run(runs, {"cap-f", "CAP-f", "sst2", true, true,
+    make_run(runs, {"cap-f",
+                    "CAP-f",
+                    "sst2",
+                    true,
+                    true,
                     {{{"event", "stage"}, {"stage", "stage-00"}, {"target_sparsity", 0.5}, {"accuracy", 80.0}},
                      {{"event", "stage"}, {"stage", "stage-01"}, {"target_sparsity", 0.9}, {"accuracy", 78.5}}},
                     {{"accuracy", 79.0}}});
@@ -217,7 +232,8 @@ TEST_CASE("report: levels match structured stages exactly and unstructured measu
     CHECK(run.losses[0].terms.count("learning_rate") == 0);
 
     // Without a layout: one block per level, the task's main metric, rows in the order seen.
-    auto r = cap::test::run_cap("report " + (runs / "cap-f").string() + " --out " + (runs.parent_path() / "rep").string());
+    auto r =
+        cap::test::run_cap("report " + (runs / "cap-f").string() + " --out " + (runs.parent_path() / "rep").string());
     REQUIRE(r.exit_code == 0);
     const std::string md = read_text(runs.parent_path() / "rep" / "table.md");
     INFO(md);
@@ -230,10 +246,15 @@ TEST_CASE("report: plots are drawn with the expected series") {
     REQUIRE_MESSAGE(cap::test::run_command("sh -c 'command -v gnuplot'").exit_code == 0,
                     "gnuplot is missing: .ci/common.sh installs gnuplot-nox");
     const fs::path runs = qqp_runs("report_plots");
-    make_run(runs, {"cap-f-qqp", "CAP-f", "qqp", true, true,
-                    {{{"event", "stage"}, {"stage", "stage-00"}, {"target_sparsity", 0.5}, {"accuracy", 90.0}, {"f1", 87.0}},
-                     {{"event", "stage"}, {"stage", "stage-01"}, {"target_sparsity", 0.9}, {"accuracy", 88.0}, {"f1", 84.0}}},
-                    {{"accuracy", 91.0}, {"f1", 88.0}}});
+    make_run(runs,
+             {"cap-f-qqp",
+              "CAP-f",
+              "qqp",
+              true,
+              true,
+              {{{"event", "stage"}, {"stage", "stage-00"}, {"target_sparsity", 0.5}, {"accuracy", 90.0}, {"f1", 87.0}},
+               {{"event", "stage"}, {"stage", "stage-01"}, {"target_sparsity", 0.9}, {"accuracy", 88.0}, {"f1", 84.0}}},
+              {{"accuracy", 91.0}, {"f1", 88.0}}});
     const fs::path layout = write_text(runs.parent_path() / "layout.toml", kLayout);
     const fs::path out = runs.parent_path() / "report";
     auto outcome = cap::report::write_report({{runs}, layout, out});
@@ -264,12 +285,14 @@ TEST_CASE("report: plots are drawn with the expected series") {
     }
     CHECK(losses.find("learning_rate") == std::string::npos);
     // Heat maps: kept heads per layer and stage, remaining weights per matrix.
-    CHECK(read_text(plots / "kept-heads-cap-f-qqp.dat").find("1 1 2\n") != std::string::npos);  // stage 2, layer 1: 2 heads
+    CHECK(read_text(plots / "kept-heads-cap-f-qqp.dat").find("1 1 2\n") !=
+          std::string::npos);  // stage 2, layer 1: 2 heads
     CHECK(svg_of(plots, "kept-heads-cap-f-qqp").find("90% pruned") != std::string::npos);
     const std::string remaining = svg_of(plots, "remaining-cap-m-qqp-10");
     CHECK(remaining.find("attention.self.query") != std::string::npos);
     CHECK(remaining.find("output.dense") != std::string::npos);
-    CHECK(read_text(plots / "remaining-cap-m-qqp-10.dat").find("1 1 20\n") != std::string::npos);  // layer 1 output.dense
+    CHECK(read_text(plots / "remaining-cap-m-qqp-10.dat").find("1 1 20\n") !=
+          std::string::npos);  // layer 1 output.dense
 }
 
 TEST_CASE("report: a bad layout is an error at file:line and writes nothing") {
@@ -293,7 +316,8 @@ source = "x"
     auto r = cap::test::run_cap("report " + runs.string() + " --layout " + layout.string() + " --out " + out.string());
     INFO(r.output);
     CHECK(r.exit_code == 2);
-    CHECK(r.output.find("layout.toml:33:1: error: 'values' has 1 numbers; column 'qqp' has 2 metrics") != std::string::npos);
+    CHECK(r.output.find("layout.toml:33:1: error: 'values' has 1 numbers; column 'qqp' has 2 metrics") !=
+          std::string::npos);
     CHECK(r.output.find("no [[row]] has method 'CAP-q'") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
 

@@ -13,7 +13,8 @@ namespace {
 const cap_model_shape kBase{sizeof(cap_model_shape), 12, 12, 768, 3072};
 
 SchedulePlugin make(const char* name, OptionValues values) {
-    return SchedulePlugin(std::make_unique<PluginInstance>(cap::test::builtin_registry().find(CAP_KIND_SCHEDULE, name), std::move(values)));
+    return SchedulePlugin(std::make_unique<PluginInstance>(cap::test::builtin_registry().find(CAP_KIND_SCHEDULE, name),
+                                                           std::move(values)));
 }
 
 SchedulePlugin iterative(std::vector<double> percents, double epochs = 2.0) {
@@ -41,16 +42,16 @@ TEST_CASE("schedules: iterative 10..90% on BERT-base prunes 14/15 heads and 3686
         total_heads += stages[i].heads_to_prune;
         total_neurons += stages[i].ffn_to_prune;
     }
-    CHECK(total_heads == 129);     // int(144 * 0.9)
-    CHECK(total_neurons == 33177); // int(36864 * 0.9)
+    CHECK(total_heads == 129);      // int(144 * 0.9)
+    CHECK(total_neurons == 33177);  // int(36864 * 0.9)
 }
 
 TEST_CASE("schedules: 97% needs zero protected heads, as in the reference") {
     auto s = iterative({50, 97});
     // int(144 * 0.97) = 139 > 144 - 12 = 132 heads that may go with one protected per layer.
-    CHECK_THROWS_WITH_AS(s.bind(kBase, min_heads(1)),
-                         doctest::Contains("target 97% prunes 139 of 144 heads, but min_heads_per_layer = 1 protects 12"),
-                         PluginError);
+    CHECK_THROWS_WITH_AS(
+        s.bind(kBase, min_heads(1)),
+        doctest::Contains("target 97% prunes 139 of 144 heads, but min_heads_per_layer = 1 protects 12"), PluginError);
     auto free = iterative({50, 97});
     free.bind(kBase, min_heads(0));
     auto stages = free.stages();
@@ -64,8 +65,7 @@ TEST_CASE("schedules: targets must be non-decreasing and retraining positive") {
                          doctest::Contains("targets must not decrease: 10% follows 20%"), PluginError);
     CHECK_THROWS_WITH_AS(iterative({10}, 0.0).bind(kBase, min_heads(1)),
                          doctest::Contains("retrain_epochs must be greater than 0"), PluginError);
-    CHECK_THROWS_WITH_AS(iterative({}).bind(kBase, min_heads(1)), doctest::Contains("percents is empty"),
-                         PluginError);
+    CHECK_THROWS_WITH_AS(iterative({}).bind(kBase, min_heads(1)), doctest::Contains("percents is empty"), PluginError);
 }
 
 TEST_CASE("schedules: at() prunes on the first step of each stage") {

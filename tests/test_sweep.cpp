@@ -24,7 +24,8 @@ namespace {
 // A quickstart-sized run, cut down to a few seconds: the teacher trains one epoch on 300
 // synthetic examples and CAP-f prunes in two stages.
 std::string quick_base() {
-    return "include = \"" + std::string(cap::test::kSourceDir) + "/configs/quickstart.toml\"\n"
+    return "include = \"" + std::string(cap::test::kSourceDir) +
+           "/configs/quickstart.toml\"\n"
            "[task]\nmax_train_examples = 300\nmax_eval_examples = 100\n[finetune]\nepochs = 1\n";
 }
 
@@ -83,7 +84,7 @@ TEST_CASE("sweep: axes expand into every combination, first axis slowest, with r
         CHECK(value_at(root, "run.method")->string == (i % 2 == 0 ? "CAP-f" : "first-order"));
         CHECK((value_at(root, "contrastive") != nullptr) == (i % 2 == 0));  // "plain" unsets the modules
         CHECK(value_at(root, "sweep") == nullptr);
-        CHECK(value_at(root, "task.max_train_examples")->integer == 300);   // the sweep file's own keys stay
+        CHECK(value_at(root, "task.max_train_examples")->integer == 300);  // the sweep file's own keys stay
     }
     CHECK(e.cells[3].labels == std::vector<std::pair<std::string, std::string>>{{"seed", "2"}, {"method", "plain"}});
 }
@@ -123,9 +124,9 @@ warmup_ratio = 0.25
     CHECK(e.cells[2].name == "b-lr0.001");
     CHECK(e.cells[4].name == "c-lr0.5");
     const auto& a = e.cells[0].recipe.root;
-    CHECK(value_at(a, "prune.batch_size")->integer == 8);              // from start-a.toml
-    CHECK(value_at(a, "prune.warmup_ratio")->floating == 0.25);         // the sweep file's keys win over it
-    CHECK(value_at(a, "prune.weight_decay")->floating == 0.5);          // the first grid's own set
+    CHECK(value_at(a, "prune.batch_size")->integer == 8);        // from start-a.toml
+    CHECK(value_at(a, "prune.warmup_ratio")->floating == 0.25);  // the sweep file's keys win over it
+    CHECK(value_at(a, "prune.weight_decay")->floating == 0.5);   // the first grid's own set
     CHECK(value_at(a, "run.name")->string == "a-lr0.001");
     CHECK(value_at(e.cells[2].recipe.root, "prune.batch_size")->integer == 16);
     CHECK(value_at(e.cells[4].recipe.root, "prune.weight_decay")->floating == 0.01);  // the second grid sets none
@@ -165,22 +166,29 @@ TEST_CASE("sweep: malformed sweeps are errors at file:line") {
         CHECK(err.find(expected) != std::string::npos);
         CHECK(err.find("sweep.toml:") != std::string::npos);
     };
-    check("sweep_bad_names", "[sweep]\nrun_name = \"{seed}\"\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1, 2]\n"
-          "[[sweep.axis]]\nkey = \"prune.batch_size\"\nvalues = [8, 16]\n", "two runs are named '1'");
+    check("sweep_bad_names",
+          "[sweep]\nrun_name = \"{seed}\"\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1, 2]\n"
+          "[[sweep.axis]]\nkey = \"prune.batch_size\"\nvalues = [8, 16]\n",
+          "two runs are named '1'");
     check("sweep_bad_placeholder", "[sweep]\nrun_name = \"{sed}\"\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\n",
           "did you mean");
-    check("sweep_two_axes_one_key", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\n[[sweep.axis]]\nname = \"m\"\n"
-          "variants = [{ label = \"x\", set = { run = { seed = 4 } } }]\n", "both edit 'run.seed'");
+    check("sweep_two_axes_one_key",
+          "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\n[[sweep.axis]]\nname = \"m\"\n"
+          "variants = [{ label = \"x\", set = { run = { seed = 4 } } }]\n",
+          "both edit 'run.seed'");
     check("sweep_no_label", "[sweep]\n[[sweep.axis]]\nname = \"m\"\nvariants = [{ set = { \"run.seed\" = 4 } }]\n",
           "needs a 'label'");
-    check("sweep_bad_label", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\nlabels = [\"a b\"]\n", "names folders");
+    check("sweep_bad_label", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\nlabels = [\"a b\"]\n",
+          "names folders");
     check("sweep_no_axis", "[sweep]\nname = \"x\"\n", "declares no axis");
     check("sweep_empty_axes", "[sweep]\naxis = []\n", "declares no axis");
     check("sweep_slash_name", "[sweep]\nrun_name = \"{seed}/x\"\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1]\n",
           "run name '1/x' (from run_name) names a folder");
     check("sweep_typo", "[sweep]\naxes = []\n", "unknown key 'axes'");
-    check("sweep_two_starts", "[sweep]\n[[sweep.axis]]\nname = \"a\"\nvariants = [{ label = \"x\", recipe = \"x.toml\" }]\n"
-          "[[sweep.axis]]\nname = \"b\"\nvariants = [{ label = \"y\", recipe = \"y.toml\" }]\n", "two recipes");
+    check("sweep_two_starts",
+          "[sweep]\n[[sweep.axis]]\nname = \"a\"\nvariants = [{ label = \"x\", recipe = \"x.toml\" }]\n"
+          "[[sweep.axis]]\nname = \"b\"\nvariants = [{ label = \"y\", recipe = \"y.toml\" }]\n",
+          "two recipes");
     CHECK(errors_of(write_text(cap::test::scratch_dir("sweep_plain") / "plain.toml", quick_base()))
               .find("declares no [sweep]") != std::string::npos);
 
@@ -202,7 +210,8 @@ TEST_CASE("sweep: --dry-run lists every run and writes nothing") {
 
     // --cell takes an index first (what Slurm passes), then a name: with runs named "1", "2",
     // "3", array task 1 is the second run, never the one named "1".
-    const fs::path digits = sweep_file("sweep_dry_digits", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1, 2, 3]\n");
+    const fs::path digits =
+        sweep_file("sweep_dry_digits", "[sweep]\n[[sweep.axis]]\nkey = \"run.seed\"\nvalues = [1, 2, 3]\n");
     auto one = run_cap("sweep " + digits.string() + " --dry-run --cell 1 --out " + out.string());
     INFO(one.output);
     CHECK(one.output.find("seed=2") != std::string::npos);
@@ -230,9 +239,9 @@ values = [1, 2, 3]
     const fs::path out = cap::test::scratch_dir("sweep_resume") / "out";
     const fs::path pid_file = out.parent_path() / "pid";
     // In the background; killed (SIGKILL: no clean-up) once run 1 has finished and run 2 started.
-    auto started = cap::test::run_command("sh -c '" + std::string(cap::test::kCapExe) + " sweep " + file.string() +
-                                          " --out " + out.string() + " > " + (out.parent_path() / "first.log").string() +
-                                          " 2>&1 & echo $! > " + pid_file.string() + "'");
+    auto started = cap::test::run_command(
+        "sh -c '" + std::string(cap::test::kCapExe) + " sweep " + file.string() + " --out " + out.string() + " > " +
+        (out.parent_path() / "first.log").string() + " 2>&1 & echo $! > " + pid_file.string() + "'");
     REQUIRE(started.exit_code == 0);
     const int pid = std::stoi(cap::test::read_text(pid_file));
     bool caught = false;
@@ -270,7 +279,7 @@ values = [1, 2, 3]
     CHECK(report.exit_code == 0);
     const std::string md = cap::test::read_text(out.parent_path() / "report" / "table.md");
     CHECK(md.find("first_order+prc+snc+fic+kd") != std::string::npos);  // the quickstart names no method
-    CHECK(md.find("(mean of 3)") != std::string::npos);                   // three seeds, one cell
+    CHECK(md.find("(mean of 3)") != std::string::npos);                 // three seeds, one cell
 
     // A third time: nothing to do.
     auto again = run_cap("sweep " + file.string() + " --out " + out.string());
@@ -304,12 +313,12 @@ sbatch = ["--constraint=a100"]
     const std::string script = cap::test::read_text(out / "sweep.sbatch");
     INFO(script);
     const std::string cd_line = "\ncd '" + fs::current_path().string() + "'\nexec ";
-    for (const std::string& line : std::vector<std::string>{"#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n",
-                             "#SBATCH --partition=gpu-long\n", "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n",
-                             "#SBATCH --cpus-per-task=6\n", "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n",
-                             "#SBATCH --constraint=a100\n", "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n",
-                             "--set 'prune.batch_size=16'", "--cell \"${SLURM_ARRAY_TASK_ID}\"",
-                             cd_line})
+    for (const std::string& line : std::vector<std::string>{
+             "#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n", "#SBATCH --partition=gpu-long\n",
+             "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n", "#SBATCH --cpus-per-task=6\n",
+             "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n", "#SBATCH --constraint=a100\n",
+             "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n", "--set 'prune.batch_size=16'",
+             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line})
         CHECK(script.find(line) != std::string::npos);
     CHECK(script.find("#SBATCH --output=" + fs::absolute(out).lexically_normal().string() + "/slurm/%A_%a.out") !=
           std::string::npos);
@@ -330,10 +339,13 @@ sbatch = ["--constraint=a100"]
 
 TEST_CASE("sweep: the paper's tables list every cell") {
     const std::string paper = std::string(cap::test::kSourceDir) + "/configs/paper/";
-    const std::vector<std::pair<std::string, size_t>> tables = {
-        {"main.toml", 47}, {"ablation-modules.toml", 15}, {"ablation-supervision.toml", 9},
-        {"ablation-pooling.toml", 6}, {"ablation-temperature.toml", 15}, {"ablation-distillation.toml", 12},
-        {"mini-sst2.toml", 6}};
+    const std::vector<std::pair<std::string, size_t>> tables = {{"main.toml", 47},
+                                                                {"ablation-modules.toml", 15},
+                                                                {"ablation-supervision.toml", 9},
+                                                                {"ablation-pooling.toml", 6},
+                                                                {"ablation-temperature.toml", 15},
+                                                                {"ablation-distillation.toml", 12},
+                                                                {"mini-sst2.toml", 6}};
     for (const auto& [file, count] : tables) {
         CAPTURE(file);
         auto e = cap::sweep::expand_sweep(paper + file, {});
@@ -355,7 +367,8 @@ TEST_CASE("sweep: every run of the CPU mini table validates against the shared d
     // The recipes name the shared folder by a path relative to the repository (../shared).
     const fs::path shared = fs::path(cap::test::kSourceDir).parent_path() / "shared";
     std::optional<fs::path> beside;
-    if (fs::exists(shared / "models" / "bert-tiny-mlm") && fs::exists(shared / "data" / "glue" / "SST-2")) beside = shared;
+    if (fs::exists(shared / "models" / "bert-tiny-mlm") && fs::exists(shared / "data" / "glue" / "SST-2"))
+        beside = shared;
     CAP_REQUIRE_SHARED(beside, "../shared beside the repository (models/bert-tiny-mlm, data/glue/SST-2)");
     const fs::path out = cap::test::scratch_dir("sweep_mini_dry") / "out";
     auto r = run_cap("sweep " + std::string(cap::test::kSourceDir) + "/configs/paper/mini-sst2.toml --dry-run --out " +

@@ -16,8 +16,8 @@ namespace {
 
 WordPieceTokenizer small_tokenizer() {
     return WordPieceTokenizer(Vocabulary::from_tokens(
-        {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "un", "##aff", "##able", ",", "!", ".",
-         "cafe", "resume", "中", "文", "the", "##s", "a", "'", "-", "ff", "##i"}));
+        {"[PAD]", "[UNK]", "[CLS]",  "[SEP]", "[MASK]", "hello", "world", "un", "##aff", "##able", ",",  "!",
+         ".",     "cafe",  "resume", "中",    "文",     "the",   "##s",   "a",  "'",     "-",      "ff", "##i"}));
 }
 
 std::vector<std::string> pieces(const WordPieceTokenizer& t, const std::string& text) {

@@ -1,10 +1,10 @@
 // Training: the learning-rate schedule, AdamW's groups, learning the synthetic task, and a run
 // killed mid-way that resumes to the same weights as an uninterrupted one.
 #include <ATen/ATen.h>
+#include <doctest/doctest.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/types.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <doctest/doctest.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -15,8 +15,8 @@
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
 #include "test_paths.hpp"
-#include "train/fine_tune.hpp"
 #include "train/adamw.hpp"
+#include "train/fine_tune.hpp"
 #include "train/lr_schedule.hpp"
 
 namespace fs = std::filesystem;
@@ -58,7 +58,8 @@ TEST_CASE("training: AdamW exempts biases and LayerNorm weights from weight deca
     train::AdamW opt(m, {1e-3, 0.01, 1e-8});
     size_t decayed = 0;
     for (const auto& p : opt.params()) {
-        const bool exempt = p.name.find("bias") != std::string::npos || p.name.find("LayerNorm.weight") != std::string::npos;
+        const bool exempt =
+            p.name.find("bias") != std::string::npos || p.name.find("LayerNorm.weight") != std::string::npos;
         CHECK(p.decay == !exempt);
         decayed += p.decay;
     }
@@ -74,13 +75,16 @@ TEST_CASE("training: the fused AdamW with clipping matches LibTorch's AdamW afte
     train::AdamW fused(a, {1e-2, 0.05, 1e-8});
     std::vector<at::Tensor> decay, no_decay, all;
     for (auto& p : b->named_parameters()) {
-        const bool exempt = p.key().find("bias") != std::string::npos || p.key().find("LayerNorm.weight") != std::string::npos;
+        const bool exempt =
+            p.key().find("bias") != std::string::npos || p.key().find("LayerNorm.weight") != std::string::npos;
         (exempt ? no_decay : decay).push_back(p.value());
         all.push_back(p.value());
     }
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.05)));
-    groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.0)));
+    groups.emplace_back(
+        decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.05)));
+    groups.emplace_back(
+        no_decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.0)));
     torch::optim::AdamW reference(std::move(groups));
     for (int step = 0; step < 3; ++step) {
         fused.zero_grad();
@@ -132,8 +136,7 @@ TEST_CASE("training: a tiny BERT learns the synthetic task") {
     CHECK_FALSE(fs::exists(dir / "checkpoints" / "finetune-e0004"));  // keep_checkpoints = 1
     int evals = 0;
     std::istringstream lines(cap::test::read_text(dir / "metrics.jsonl"));
-    for (std::string line; std::getline(lines, line);)
-        evals += nlohmann::json::parse(line)["event"] == "eval";
+    for (std::string line; std::getline(lines, line);) evals += nlohmann::json::parse(line)["event"] == "eval";
     CHECK(evals == 5);
 }
 
@@ -155,7 +158,8 @@ epochs = 4
 batch_size = 16
 learning_rate = 5e-4
 log_every = 1000
-)").string();
+)")
+        .string();
 }
 
 std::string teacher_bytes(const fs::path& run) { return cap::test::read_text(run / "teacher" / "model.safetensors"); }
@@ -172,8 +176,7 @@ TEST_CASE("training: a killed run resumes to exactly the weights of an uninterru
     // checkpointed, then resume.
     const fs::path killed = dir / "killed";
     const std::string command = std::string("OMP_WAIT_POLICY=passive ") + cap::test::kCapExe + " run " + recipe +
-                                " --out " + killed.string() + " > " + (dir / "killed.log").string() +
-                                " 2>&1 & echo $!";
+                                " --out " + killed.string() + " > " + (dir / "killed.log").string() + " 2>&1 & echo $!";
     auto started = cap::test::run_command(command);
     const std::string pid = started.output.substr(0, started.output.find('\n'));
     bool checkpointed = false;
@@ -195,8 +198,7 @@ TEST_CASE("training: a killed run resumes to exactly the weights of an uninterru
     // metrics.jsonl holds each epoch's evaluation once.
     int evals = 0;
     std::istringstream lines(cap::test::read_text(killed / "metrics.jsonl"));
-    for (std::string line; std::getline(lines, line);)
-        evals += nlohmann::json::parse(line)["event"] == "eval";
+    for (std::string line; std::getline(lines, line);) evals += nlohmann::json::parse(line)["event"] == "eval";
     CHECK(evals == 4);
     CHECK(cap::test::run_cap("run --resume " + (dir / "nowhere").string()).exit_code == 2);
 }

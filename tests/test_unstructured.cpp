@@ -209,7 +209,8 @@ TEST_CASE("soft movement: the regularizer's value and gradient against finite di
     };
     // lambda_t = 10 * 0.05 / 0.1 = 5; R = mean over the two matrices of sum(sigmoid) / numel.
     auto [value, grads] = value_and_grads(scores, 0.05);
-    const double r = (at::sigmoid(scores[0]).sum().item<double>() / 12 + at::sigmoid(scores[1]).sum().item<double>() / 10) / 2;
+    const double r =
+        (at::sigmoid(scores[0]).sum().item<double>() / 12 + at::sigmoid(scores[1]).sum().item<double>() / 10) / 2;
     CHECK(value == doctest::Approx(5 * r).epsilon(1e-6));
     for (int m = 0; m < 2; ++m)
         for (int64_t i = 0; i < scores[m].numel(); i += 3) {
@@ -235,8 +236,11 @@ TEST_CASE("soft movement: the regularizer's value and gradient against finite di
 }
 
 TEST_CASE("cubic schedule: warm-ups and the cubic in between, as schedule_threshold") {
-    auto s = cubic({{"initial_threshold", 1.0}, {"final_threshold", 0.1}, {"warmup_steps", int64_t{100}},
-                    {"initial_warmup", 2.0}, {"final_warmup", 3.0}});
+    auto s = cubic({{"initial_threshold", 1.0},
+                    {"final_threshold", 0.1},
+                    {"warmup_steps", int64_t{100}},
+                    {"initial_warmup", 2.0},
+                    {"final_warmup", 3.0}});
     s.bind({sizeof(cap_model_shape), 12, 12, 768, 3072}, {sizeof(cap_constraints), 0});
     CHECK(s.num_stages() == 0);
     auto at = [&](int64_t step) {

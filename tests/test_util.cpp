@@ -5,8 +5,8 @@
 #include "plugin/host_services.hpp"
 #include "plugin/status.hpp"
 #include "support/process.hpp"
-#include "util/seed.hpp"
 #include "util/atomic_file.hpp"
+#include "util/seed.hpp"
 #include "util/sha256.hpp"
 #include "util/suggest.hpp"
 
@@ -53,8 +53,8 @@ TEST_CASE("util: host-made statuses carry code and message and free themselves")
     REQUIRE(s);
     CHECK(s->code == CAP_ERROR_UNAVAILABLE);
     CHECK(std::string(s->message) == "no GPU");
-    CHECK_THROWS_WITH_AS(cap::host::check_status(s, "backend/x: probe"),
-                         "backend/x: probe: no GPU [unavailable]", cap::host::PluginError);
+    CHECK_THROWS_WITH_AS(cap::host::check_status(s, "backend/x: probe"), "backend/x: probe: no GPU [unavailable]",
+                         cap::host::PluginError);
     CHECK_NOTHROW(cap::host::check_status(nullptr, "nothing"));
 }
 
@@ -67,7 +67,7 @@ TEST_CASE("util: DLTensor views share memory with at::Tensor both ways") {
     at::Tensor back = cap::to_aten(view);
     back.mul_(2);
     CHECK(a[1][2].item<float>() == 10.0f);  // same memory
-    at::Tensor t = a.t();                    // non-contiguous: strides travel
+    at::Tensor t = a.t();                   // non-contiguous: strides travel
     at::Tensor t_back = cap::to_aten(cap::to_dl(t));
     CHECK(at::equal(t_back, t));
     at::Tensor zeros = at::zeros({3, 2});

@@ -22,8 +22,8 @@ struct Matrix {
 
 Matrix matrix(const DLTensor* t, const char* what) {
     if (!t) cap::fail(std::string(what) + ": missing tensor");
-    if (t->device.device_type != kDLCPU) cap::fail(std::string(what) + ": this plugin runs on the CPU only",
-                                                   CAP_ERROR_UNSUPPORTED);
+    if (t->device.device_type != kDLCPU)
+        cap::fail(std::string(what) + ": this plugin runs on the CPU only", CAP_ERROR_UNSUPPORTED);
     if (t->dtype.code != kDLFloat || t->dtype.bits != 32 || t->dtype.lanes != 1)
         cap::fail(std::string(what) + ": expected float32");
     if (t->ndim != 2) cap::fail(std::string(what) + ": expected 2 dimensions, got " + std::to_string(t->ndim));
@@ -35,7 +35,9 @@ Matrix matrix(const DLTensor* t, const char* what) {
 class RandomCriterion : public cap::Criterion {
 public:
     static cap::Metadata metadata() {
-        return {"random", "1.0.0", "random importance: the baseline any criterion must beat",
+        return {"random",
+                "1.0.0",
+                "random importance: the baseline any criterion must beat",
                 {cap::Option::String("stream", "random-criterion",
                                      "name of the random stream, mixed with the run's seed")}};
     }
@@ -79,8 +81,10 @@ public:
                 std::vector<int64_t> alive;
                 for (int64_t c = 0; c < mask.cols; ++c) {
                     out.at(r, c) = mask.at(r, c);
-                    if (mask.at(r, c) == 0) s[r * mask.cols + c] = INFINITY;  // already pruned
-                    else alive.push_back(r * mask.cols + c);
+                    if (mask.at(r, c) == 0)
+                        s[r * mask.cols + c] = INFINITY;  // already pruned
+                    else
+                        alive.push_back(r * mask.cols + c);
                 }
                 if (heads) protect_best(s, alive, constraints.min_heads_per_layer);
             }
@@ -114,8 +118,7 @@ private:
     // layer keeps them (heads pruned before do not count towards `keep`).
     static void protect_best(std::vector<float>& s, std::vector<int64_t> alive, int32_t keep) {
         std::sort(alive.begin(), alive.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
-        for (size_t k = 0; k < alive.size() && k < static_cast<size_t>(std::max(keep, 0)); ++k)
-            s[alive[k]] = INFINITY;
+        for (size_t k = 0; k < alive.size() && k < static_cast<size_t>(std::max(keep, 0)); ++k) s[alive[k]] = INFINITY;
     }
 
     std::mt19937_64 rng_;

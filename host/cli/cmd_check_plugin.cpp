@@ -117,14 +117,18 @@ void check_backend(Checker& c, const std::shared_ptr<const host::PluginLibrary>&
     c.run("context", [&] {
         ctx = backend->context();
         if (ctx.device.device_type != probe.device.device_type) bad("device type differs from probe()");
-        return "device type " + std::to_string(ctx.device.device_type) + ", " + std::to_string(ctx.num_threads) + " threads";
+        return "device type " + std::to_string(ctx.device.device_type) + ", " + std::to_string(ctx.num_threads) +
+               " threads";
     });
     c.run("precision", [&] {
         auto p = backend->precision();
         if (p.param_dtype.bits == 0 || p.compute_dtype.bits == 0) bad("dtype not set");
         return std::string();
     });
-    c.run("synchronize", [&] { backend->synchronize(ctx); return std::string(); });
+    c.run("synchronize", [&] {
+        backend->synchronize(ctx);
+        return std::string();
+    });
     c.run("memory", [&] {
         auto m = backend->memory();
         return std::to_string(m.used) + " bytes used";
@@ -152,9 +156,9 @@ struct GroupSet {
         at::manual_seed(7);
         std::vector<std::vector<int64_t>> shapes = structured ? std::vector<std::vector<int64_t>>{{2, 2}, {2, 4}}
                                                               : std::vector<std::vector<int64_t>>{{4, 6}, {6, 4}};
-        names = structured ? std::vector<std::string>{"heads", "ffn"}
-                           : std::vector<std::string>{"encoder.layer.0.attention.self.query",
-                                                      "encoder.layer.0.output.dense"};
+        names = structured
+                    ? std::vector<std::string>{"heads", "ffn"}
+                    : std::vector<std::string>{"encoder.layer.0.attention.self.query", "encoder.layer.0.output.dense"};
         for (auto& s : shapes) {
             masks.push_back(at::ones(s));
             grads.push_back(at::randn(s));
@@ -211,7 +215,10 @@ void check_criterion(Checker& c, host::PluginInstance* raw) {
     const bool structured = criterion.info().granularity == CAP_GRANULARITY_STRUCTURED;
     GroupSet g(structured, criterion.info().needs);
     if (!criterion.score_based()) {
-        c.run("reset", [&] { criterion.reset(); return std::string(); });
+        c.run("reset", [&] {
+            criterion.reset();
+            return std::string();
+        });
         c.run("accumulate (2 batches)", [&] {
             auto batch = host::blank_struct<cap_batch_info>();
             batch.examples = 4;
@@ -315,7 +322,11 @@ void check_schedule(Checker& c, host::PluginInstance* raw) {
     shape.intermediate_size = 3072;
     auto constraints = host::blank_struct<cap_constraints>();
     constraints.min_heads_per_layer = 1;
-    if (!c.run("bind (BERT-base shape)", [&] { schedule.bind(shape, constraints); return std::string(); })) return;
+    if (!c.run("bind (BERT-base shape)", [&] {
+            schedule.bind(shape, constraints);
+            return std::string();
+        }))
+        return;
     uint32_t n = 0;
     c.run("stages", [&] {
         n = schedule.num_stages();

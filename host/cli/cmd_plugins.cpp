@@ -80,7 +80,8 @@ int cmd_plugins(const GlobalOptions& global, bool json) {
             out["rejected"].push_back({{"path", r.path.string()}, {"step", r.step}, {"error", r.error}});
         out["shadowed"] = nlohmann::ordered_json::array();
         for (const auto& s : registry.shadowed())
-            out["shadowed"].push_back({{"plugin", s.label}, {"used", s.used.string()}, {"ignored", s.ignored.string()}});
+            out["shadowed"].push_back(
+                {{"plugin", s.label}, {"used", s.used.string()}, {"ignored", s.ignored.string()}});
         out["conflicts"] = nlohmann::ordered_json::object();
         for (const auto& [label, files] : registry.conflicts()) {
             out["conflicts"][label] = nlohmann::ordered_json::array();
@@ -90,20 +91,20 @@ int cmd_plugins(const GlobalOptions& global, bool json) {
         return kExitOk;
     }
 
-    std::cout << "cap plugin ABI " << CAP_ABI_VERSION_MAJOR << "." << CAP_ABI_VERSION_MINOR
-              << "; searched:";
+    std::cout << "cap plugin ABI " << CAP_ABI_VERSION_MAJOR << "." << CAP_ABI_VERSION_MINOR << "; searched:";
     for (const auto& d : registry.search_path()) std::cout << " " << d.string();
     std::cout << "\n";
     if (registry.plugins().empty()) std::cout << "\nno plugins found\n";
     for (const auto& p : registry.plugins()) {
-        std::cout << "\n" << p->label() << " " << p->version() << " (ABI " << p->abi_version() << ")  "
-                  << p->summary() << "\n";
+        std::cout << "\n"
+                  << p->label() << " " << p->version() << " (ABI " << p->abi_version() << ")  " << p->summary() << "\n";
         std::cout << "    file: " << p->path().string() << "\n";
         if (std::string why = availability(*p); !why.empty()) std::cout << "    unavailable: " << why << "\n";
         for (const auto& o : p->options()) std::cout << option_line(o) << "\n";
     }
     for (const auto& s : registry.shadowed())
-        std::cout << "\nshadowed: " << s.label << " in " << s.ignored.string() << " (using " << s.used.string() << ")\n";
+        std::cout << "\nshadowed: " << s.label << " in " << s.ignored.string() << " (using " << s.used.string()
+                  << ")\n";
     for (const auto& [label, files] : registry.conflicts()) {
         std::cout << "\nconflict: " << label << " is provided by";
         for (const auto& f : files) std::cout << " " << f.string();

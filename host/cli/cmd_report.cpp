@@ -29,7 +29,8 @@ int cmd_report(const ReportOptions& options) {
             spdlog::warn("{}: unreadable ({}); no layout taken from it", sweep_json.string(), e.what());
         }
     }
-    request.out_dir = options.out_dir.empty() ? std::filesystem::path("report") : std::filesystem::path(options.out_dir);
+    request.out_dir =
+        options.out_dir.empty() ? std::filesystem::path("report") : std::filesystem::path(options.out_dir);
     if (!options.layout.empty() && !std::filesystem::exists(options.layout)) {
         spdlog::error("--layout {}: no such file", options.layout);
         return kExitUsage;

@@ -19,7 +19,8 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         spdlog::error("give a recipe to run, or --resume RUN_DIR");
         return kExitUsage;
     }
-    const std::string recipe_file = resume ? (std::filesystem::path(options.resume) / "recipe.toml").string() : options.recipe;
+    const std::string recipe_file =
+        resume ? (std::filesystem::path(options.resume) / "recipe.toml").string() : options.recipe;
     if (resume && !std::filesystem::exists(recipe_file)) {
         spdlog::error("--resume {}: no recipe.toml there (not a run folder?)", options.resume);
         return kExitUsage;

@@ -32,7 +32,8 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
         print_diagnostics(e.diagnostics());
         return kExitUsage;
     }
-    const fs::path out_dir = options.out_dir.empty() ? fs::path("runs") / expansion.spec.name : fs::path(options.out_dir);
+    const fs::path out_dir =
+        options.out_dir.empty() ? fs::path("runs") / expansion.spec.name : fs::path(options.out_dir);
     std::vector<size_t> chosen;
     if (!options.cell.empty()) {
         auto index = sweep::find_cell(expansion, options.cell);
@@ -53,8 +54,9 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
     if (options.dry_run) {
         sweep::print_listing(expansion, plans, out_dir);
         if (const size_t stopped = sweep::report_problems(plans))
-            std::cerr << stopped << " of " << plans.size()
-                      << " runs would not start here (above: why); `cap sweep` refuses to start until every run validates\n";
+            std::cerr
+                << stopped << " of " << plans.size()
+                << " runs would not start here (above: why); `cap sweep` refuses to start until every run validates\n";
         return kExitOk;
     }
     if (sweep::report_problems(plans)) return kExitUsage;

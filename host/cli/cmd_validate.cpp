@@ -5,8 +5,7 @@
 
 namespace cap::cli {
 
-int cmd_validate(const GlobalOptions& global, const std::string& recipe_file,
-                 const recipe::Overrides& overrides) {
+int cmd_validate(const GlobalOptions& global, const std::string& recipe_file, const recipe::Overrides& overrides) {
     host::PluginRegistry registry = discover_plugins(global);
     try {
         recipe::ResolvedRecipe r = recipe::resolve_recipe(recipe_file, overrides, registry);

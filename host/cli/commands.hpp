@@ -15,14 +15,13 @@ namespace cap::cli {
 int cmd_plugins(const GlobalOptions& global, bool json);
 
 // cap validate RECIPE: parse, resolve every plugin, check every option. Writes nothing.
-int cmd_validate(const GlobalOptions& global, const std::string& recipe,
-                 const recipe::Overrides& overrides);
+int cmd_validate(const GlobalOptions& global, const std::string& recipe, const recipe::Overrides& overrides);
 
 struct RunOptions {
     std::string recipe;
     recipe::Overrides overrides;
-    std::string out_dir;  // empty: runs/<name>-<UTC time>
-    std::string resume;   // a run folder to continue (its recipe.toml and last checkpoint)
+    std::string out_dir;                    // empty: runs/<name>-<UTC time>
+    std::string resume;                     // a run folder to continue (its recipe.toml and last checkpoint)
     std::vector<std::string> command_line;  // argv, recorded in the manifest
 };
 
@@ -32,11 +31,11 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options);
 
 struct SweepOptions {
     std::string recipe;
-    recipe::Overrides overrides;   // applied to every run; an override of an axis key is an error
-    std::string out_dir;           // empty: runs/<sweep name>
+    recipe::Overrides overrides;  // applied to every run; an override of an axis key is an error
+    std::string out_dir;          // empty: runs/<sweep name>
     bool dry_run = false;
-    std::string emit;              // "slurm": write the job-array script instead of running
-    std::string cell;              // one run only, by index or name (what Slurm array tasks use)
+    std::string emit;  // "slurm": write the job-array script instead of running
+    std::string cell;  // one run only, by index or name (what Slurm array tasks use)
     std::vector<std::string> command_line;
 };
 
@@ -54,20 +53,19 @@ struct ReportOptions {
 int cmd_report(const ReportOptions& options);
 
 struct EvalCommand {
-    std::string model;           // Hugging Face folder
+    std::string model;  // Hugging Face folder
     std::string task;
     std::string data;
     int64_t max_seq_length = 128;
-    int64_t doc_stride = 128;    // SQuAD
+    int64_t doc_stride = 128;  // SQuAD
     int64_t batch_size = 128;
-    std::string out;             // predictions as JSON lines; empty: none
+    std::string out;  // predictions as JSON lines; empty: none
 };
 
 // cap eval --model DIR --task NAME --data PATH: metrics as one JSON object.
 int cmd_eval(const EvalCommand& options);
 
 // cap check-plugin FILE.so: load one library and run its kind's conformance checks.
-int cmd_check_plugin(const GlobalOptions& global, const std::string& file,
-                     const std::vector<std::string>& options);
+int cmd_check_plugin(const GlobalOptions& global, const std::string& file, const std::vector<std::string>& options);
 
 }  // namespace cap::cli

@@ -23,7 +23,7 @@ struct Batch {
     at::Tensor end_positions;    // [B] int64, span training
     at::Tensor indices;          // [B] int64: training-example (or feature) index of each row
     int64_t examples = 0;
-    int64_t tokens = 0;          // non-padding tokens
+    int64_t tokens = 0;  // non-padding tokens
 
     Batch to(const at::Device& device) const;
 };

@@ -25,8 +25,12 @@ class ClassificationTask : public Task {
 public:
     ClassificationTask(std::string name, std::vector<std::string> labels, Split train, std::vector<Split> dev,
                        bool reports_f1, int32_t pad_id)
-        : name_(std::move(name)), labels_(std::move(labels)), train_(std::move(train)), dev_(std::move(dev)),
-          reports_f1_(reports_f1), pad_id_(pad_id) {}
+        : name_(std::move(name)),
+          labels_(std::move(labels)),
+          train_(std::move(train)),
+          dev_(std::move(dev)),
+          reports_f1_(reports_f1),
+          pad_id_(pad_id) {}
 
     std::string name() const override { return name_; }
     model::TaskHead head() const override { return model::TaskHead::kClassification; }
@@ -59,8 +63,8 @@ public:
                 return split.inputs[a].ids.size() < split.inputs[b].ids.size();
             });
             std::vector<int64_t> predictions(split.inputs.size());
-            at::Tensor all_logits = at::empty({static_cast<int64_t>(split.inputs.size()),
-                                               static_cast<int64_t>(labels_.size())});
+            at::Tensor all_logits =
+                at::empty({static_cast<int64_t>(split.inputs.size()), static_cast<int64_t>(labels_.size())});
             for (size_t start = 0; start < order.size(); start += static_cast<size_t>(options.batch_size)) {
                 const size_t end = std::min(order.size(), start + static_cast<size_t>(options.batch_size));
                 std::vector<const Encoded*> rows;
@@ -134,8 +138,8 @@ std::unique_ptr<Task> make_glue_task(const settings::TaskConfig& config, const t
         std::string name;
         for (size_t i = 0; i < spec->dev_files.size(); ++i)
             if (config.dev_file.filename() == spec->dev_files[i]) name = spec->dev_names[i];
-        dev.push_back(encode_file(config.dev_file, *spec, tokenizer, config.max_seq_length, config.max_eval_examples,
-                                  name));
+        dev.push_back(
+            encode_file(config.dev_file, *spec, tokenizer, config.max_seq_length, config.max_eval_examples, name));
     }
     for (size_t i = 0; config.dev_file.empty() && i < spec->dev_files.size(); ++i)
         dev.push_back(encode_file(config.data / spec->dev_files[i], *spec, tokenizer, config.max_seq_length,

@@ -12,8 +12,14 @@ const std::vector<GlueTaskSpec>& specs() {
     static const std::vector<GlueTaskSpec> all = {
         {"sst2", "sentence", "", "label", {"0", "1"}, {"dev.tsv"}, {""}, false},
         // The order of the Hugging Face datasets, which the reference forces for MNLI teachers.
-        {"mnli", "sentence1", "sentence2", "gold_label", {"entailment", "neutral", "contradiction"},
-         {"dev_matched.tsv", "dev_mismatched.tsv"}, {"matched", "mismatched"}, false},
+        {"mnli",
+         "sentence1",
+         "sentence2",
+         "gold_label",
+         {"entailment", "neutral", "contradiction"},
+         {"dev_matched.tsv", "dev_mismatched.tsv"},
+         {"matched", "mismatched"},
+         false},
         {"qqp", "question1", "question2", "is_duplicate", {"0", "1"}, {"dev.tsv"}, {""}, true},
         {"qnli", "question", "sentence", "label", {"entailment", "not_entailment"}, {"dev.tsv"}, {""}, false},
         {"rte", "sentence1", "sentence2", "label", {"entailment", "not_entailment"}, {"dev.tsv"}, {""}, false},

@@ -11,13 +11,13 @@
 namespace cap::data {
 
 struct GlueTaskSpec {
-    std::string name;                     // "sst2"
-    std::string text_a, text_b;           // header names; text_b empty for one sentence
-    std::string label;                    // header name of the label column
-    std::vector<std::string> labels;      // label values in id order
-    std::vector<std::string> dev_files;   // e.g. {"dev.tsv"} or {"dev_matched.tsv", "dev_mismatched.tsv"}
-    std::vector<std::string> dev_names;   // metric prefixes, "" for the only split
-    bool reports_f1 = false;              // QQP and MRPC report F1 next to accuracy
+    std::string name;                    // "sst2"
+    std::string text_a, text_b;          // header names; text_b empty for one sentence
+    std::string label;                   // header name of the label column
+    std::vector<std::string> labels;     // label values in id order
+    std::vector<std::string> dev_files;  // e.g. {"dev.tsv"} or {"dev_matched.tsv", "dev_mismatched.tsv"}
+    std::vector<std::string> dev_names;  // metric prefixes, "" for the only split
+    bool reports_f1 = false;             // QQP and MRPC report F1 next to accuracy
 };
 
 const GlueTaskSpec* find_glue_task(const std::string& name);

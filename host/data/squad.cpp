@@ -13,7 +13,8 @@ namespace cap::data {
 
 namespace {
 
-const nlohmann::json& field(const nlohmann::json& j, const char* key, const std::string& where, const std::string& file) {
+const nlohmann::json& field(const nlohmann::json& j, const char* key, const std::string& where,
+                            const std::string& file) {
     if (!j.is_object() || !j.contains(key)) throw std::runtime_error(file + ": " + where + ": missing '" + key + "'");
     return j[key];
 }
@@ -67,9 +68,9 @@ std::vector<SquadExample> read_squad(const std::filesystem::path& path) {
                     const std::string aw = where + ".answers[" + std::to_string(k) + "]";
                     e.answers.push_back(text_field(answers[k], "text", aw, file));
                     const auto& start = field(answers[k], "answer_start", aw, file);
-                    if (!start.is_number_integer() || start.get<int64_t>() < 0 ||
-                        start.get<size_t>() >= byte_of.size())
-                        throw std::runtime_error(file + ": " + aw + ".answer_start is not a character offset in the context");
+                    if (!start.is_number_integer() || start.get<int64_t>() < 0 || start.get<size_t>() >= byte_of.size())
+                        throw std::runtime_error(file + ": " + aw +
+                                                 ".answer_start is not a character offset in the context");
                     e.answer_starts.push_back(byte_of[start.get<size_t>()]);
                 }
                 out.push_back(std::move(e));

@@ -19,9 +19,9 @@ struct SquadExample {
     std::string id;
     std::string question;
     std::string context;
-    std::vector<std::string> answers;        // gold texts
-    std::vector<int64_t> answer_starts;      // byte offsets of the answers in `context` (the JSON's
-                                             // character offsets, converted on reading)
+    std::vector<std::string> answers;    // gold texts
+    std::vector<int64_t> answer_starts;  // byte offsets of the answers in `context` (the JSON's
+                                         // character offsets, converted on reading)
 };
 
 // Throws std::runtime_error naming the file and the line (JSON syntax) or the JSON path
@@ -29,16 +29,16 @@ struct SquadExample {
 std::vector<SquadExample> read_squad(const std::filesystem::path& file);
 
 struct SquadFeature {
-    Encoded input;                           // [CLS] question [SEP] window [SEP]
-    int64_t example = 0;                     // index into the examples
-    int64_t start_position = 0;              // training: token of the answer start (0: not in window)
+    Encoded input;               // [CLS] question [SEP] window [SEP]
+    int64_t example = 0;         // index into the examples
+    int64_t start_position = 0;  // training: token of the answer start (0: not in window)
     int64_t end_position = 0;
     std::vector<std::pair<int32_t, int32_t>> offsets;  // per token: byte range in the context, or {-1, -1}
 };
 
 struct SquadWindowing {
     int64_t max_length = 384;
-    int64_t doc_stride = 128;    // tokens shared by consecutive windows
+    int64_t doc_stride = 128;  // tokens shared by consecutive windows
     int64_t max_query_length = 64;
 };
 

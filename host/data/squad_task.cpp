@@ -37,8 +37,11 @@ class SquadTask : public Task {
 public:
     SquadTask(std::vector<SquadExample> train_examples, std::vector<SquadFeature> train,
               std::vector<SquadExample> dev_examples, std::vector<SquadFeature> dev, int32_t pad_id)
-        : train_examples_(std::move(train_examples)), train_(std::move(train)),
-          dev_examples_(std::move(dev_examples)), dev_(std::move(dev)), pad_id_(pad_id) {}
+        : train_examples_(std::move(train_examples)),
+          train_(std::move(train)),
+          dev_examples_(std::move(dev_examples)),
+          dev_(std::move(dev)),
+          pad_id_(pad_id) {}
 
     std::string name() const override { return "squad"; }
     model::TaskHead head() const override { return model::TaskHead::kSpan; }
@@ -67,9 +70,8 @@ public:
         torch::NoGradGuard no_grad;
         std::vector<size_t> order(dev_.size());
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-            return dev_[a].input.ids.size() < dev_[b].input.ids.size();
-        });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return dev_[a].input.ids.size() < dev_[b].input.ids.size(); });
         std::vector<at::Tensor> starts(dev_.size()), ends(dev_.size());
         for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(options.batch_size)) {
             const size_t end = std::min(order.size(), begin + static_cast<size_t>(options.batch_size));
@@ -92,7 +94,8 @@ public:
         r.metrics["f1"] = score.f1;
         if (options.predictions)
             for (size_t i = 0; i < predictions.size(); ++i)
-                r.predictions.push_back({{"id", dev_examples_[i].id}, {"prediction", predictions[i]},
+                r.predictions.push_back({{"id", dev_examples_[i].id},
+                                         {"prediction", predictions[i]},
                                          {"answers", dev_examples_[i].answers}});
         return r;
     }

@@ -22,8 +22,10 @@ std::vector<SyntheticExample> synthetic_examples(int64_t count, uint64_t seed) {
         int balance = 0;
         for (int64_t w = 0; w < length; ++w) {
             const auto word = static_cast<int32_t>(below(kWords));
-            if (word < kWords / 4) ++balance;
-            else if (word < kWords / 2) --balance;
+            if (word < kWords / 4)
+                ++balance;
+            else if (word < kWords / 2)
+                --balance;
             e.input.ids.push_back(kFirstWord + word);
         }
         if (balance == 0) {  // break ties with one more positive word

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "data/batch.hpp"
-#include "settings/task.hpp"
 #include "model/bert.hpp"
+#include "settings/task.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 
 namespace cap::data {
@@ -20,12 +20,12 @@ namespace cap::data {
 struct EvalOptions {
     int64_t batch_size = 128;
     at::Device device = at::kCPU;
-    bool predictions = false;         // also return one JSON object per example, in input order
-    model::ForwardOptions forward;    // masks of a pruned model (representation is ignored)
+    bool predictions = false;       // also return one JSON object per example, in input order
+    model::ForwardOptions forward;  // masks of a pruned model (representation is ignored)
 };
 
 struct EvalResult {
-    nlohmann::ordered_json metrics;   // e.g. {"accuracy": 91.2} or {"matched_accuracy": ..., ...}
+    nlohmann::ordered_json metrics;  // e.g. {"accuracy": 91.2} or {"matched_accuracy": ..., ...}
     std::vector<nlohmann::ordered_json> predictions;
 };
 
@@ -34,7 +34,7 @@ public:
     virtual ~Task() = default;
     virtual std::string name() const = 0;
     virtual model::TaskHead head() const = 0;
-    virtual std::vector<std::string> labels() const = 0;   // empty for span tasks
+    virtual std::vector<std::string> labels() const = 0;  // empty for span tasks
     virtual size_t train_size() const = 0;
     // Rows `indices` of the training set, with labels (or answer positions) and the indices.
     virtual Batch train_batch(const std::vector<int64_t>& indices) const = 0;

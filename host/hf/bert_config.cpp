@@ -25,8 +25,7 @@ int64_t BertConfig::intermediate_in_layer(int64_t layer) const {
 }
 
 namespace {
-int64_t positive(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& source,
-                 bool required) {
+int64_t positive(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& source, bool required) {
     if (!j.contains(key)) {
         if (required) throw std::runtime_error(source + ": missing '" + key + "'");
         return fallback;
@@ -57,7 +56,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
     c.attention_probs_dropout_prob = number(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, source);
     c.classifier_dropout = number(j, "classifier_dropout", -1, source);
     c.initializer_range = number(j, "initializer_range", c.initializer_range, source);
-    if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer()) c.pad_token_id = j["pad_token_id"].get<int64_t>();
+    if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
+        c.pad_token_id = j["pad_token_id"].get<int64_t>();
     if (c.hidden_size % c.num_attention_heads != 0)
         throw std::runtime_error(source + ": hidden_size is not a multiple of num_attention_heads");
     const std::string act = j.value("hidden_act", "gelu");
@@ -69,7 +69,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
         std::map<int64_t, std::string> by_id;
         for (auto& [k, v] : j["id2label"].items()) by_id[std::stoll(k)] = v.get<std::string>();
         for (auto& [id, name] : by_id) {
-            if (id != static_cast<int64_t>(c.labels.size())) throw std::runtime_error(source + ": id2label ids are not 0..n-1");
+            if (id != static_cast<int64_t>(c.labels.size()))
+                throw std::runtime_error(source + ": id2label ids are not 0..n-1");
             c.labels.push_back(name);
         }
     } else if (j.contains("num_labels") && j["num_labels"].is_number_integer()) {
@@ -78,12 +79,14 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
     if (j.contains("pruned_heads") && j["pruned_heads"].is_object())
         for (auto& [k, v] : j["pruned_heads"].items()) {
             int64_t layer = std::stoll(k);
-            if (layer < 0 || layer >= c.num_hidden_layers) throw std::runtime_error(source + ": pruned_heads names layer " + k);
+            if (layer < 0 || layer >= c.num_hidden_layers)
+                throw std::runtime_error(source + ": pruned_heads names layer " + k);
             std::vector<int64_t> heads = v.get<std::vector<int64_t>>();
             std::sort(heads.begin(), heads.end());
             heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
             for (int64_t h : heads)
-                if (h < 0 || h >= c.num_attention_heads) throw std::runtime_error(source + ": pruned_heads names head " + std::to_string(h));
+                if (h < 0 || h >= c.num_attention_heads)
+                    throw std::runtime_error(source + ": pruned_heads names head " + std::to_string(h));
             if (!heads.empty()) c.pruned_heads[layer] = heads;
         }
     if (j.contains("intermediate_sizes")) {
@@ -91,7 +94,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
         if (static_cast<int64_t>(c.intermediate_sizes.size()) != c.num_hidden_layers)
             throw std::runtime_error(source + ": intermediate_sizes needs one entry per layer");
         for (int64_t v : c.intermediate_sizes)
-            if (v < 0 || v > c.intermediate_size) throw std::runtime_error(source + ": intermediate_sizes out of range");
+            if (v < 0 || v > c.intermediate_size)
+                throw std::runtime_error(source + ": intermediate_sizes out of range");
     }
     return c;
 }
@@ -122,7 +126,8 @@ nlohmann::ordered_json BertConfig::to_json(const nlohmann::json& original) const
     j["layer_norm_eps"] = layer_norm_eps;
     j["hidden_dropout_prob"] = hidden_dropout_prob;
     j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
-    j["classifier_dropout"] = classifier_dropout < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(classifier_dropout);
+    j["classifier_dropout"] =
+        classifier_dropout < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(classifier_dropout);
     j["initializer_range"] = initializer_range;
     j["pad_token_id"] = pad_token_id;
     j["hidden_act"] = "gelu";

@@ -27,12 +27,12 @@ struct BertConfig {
     double classifier_dropout = -1;  // < 0: use hidden_dropout_prob (Hugging Face's null)
     double initializer_range = 0.02;
     int64_t pad_token_id = 0;
-    std::vector<std::string> labels;                 // id2label in id order; empty: not set
+    std::vector<std::string> labels;                       // id2label in id order; empty: not set
     std::map<int64_t, std::vector<int64_t>> pruned_heads;  // layer -> original head indices removed
-    std::vector<int64_t> intermediate_sizes;         // per layer after compaction; empty: uniform
+    std::vector<int64_t> intermediate_sizes;               // per layer after compaction; empty: uniform
 
     int64_t head_dim() const { return hidden_size / num_attention_heads; }
-    int64_t heads_in_layer(int64_t layer) const;     // num_attention_heads minus pruned ones
+    int64_t heads_in_layer(int64_t layer) const;           // num_attention_heads minus pruned ones
     std::vector<int64_t> kept_heads(int64_t layer) const;  // original indices still present
     int64_t intermediate_in_layer(int64_t layer) const;
     bool compacted() const { return !pruned_heads.empty() || !intermediate_sizes.empty(); }

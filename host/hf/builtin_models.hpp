@@ -12,8 +12,8 @@ namespace cap::hf {
 
 constexpr const char* kBuiltinPrefix = "builtin:";
 
-bool is_builtin_model(const std::string& spec);   // starts with "builtin:"
-const std::vector<std::string>& builtin_model_names();  // "builtin:bert-tiny", "builtin:bert-base"
+bool is_builtin_model(const std::string& spec);                     // starts with "builtin:"
+const std::vector<std::string>& builtin_model_names();              // "builtin:bert-tiny", "builtin:bert-base"
 std::optional<BertConfig> builtin_config(const std::string& spec);  // nullopt: no such model
 
 }  // namespace cap::hf

@@ -57,9 +57,10 @@ CachedModel find_cached_model(const std::string& spec, const fs::path& tried_fol
     for (size_t p; (p = repo.find('/')) != std::string::npos;) repo.replace(p, 1, "--");
     const fs::path cache = hub_cache_dir();
     const fs::path root = cache / repo;
-    const std::string fetch = "; if it is a model id, fetch it where the network is reachable with `huggingface-cli download " + id +
-                              (at == std::string::npos ? "" : " --revision " + revision) +
-                              "` (or load it once with transformers), then run cap again: cap itself never downloads";
+    const std::string fetch =
+        "; if it is a model id, fetch it where the network is reachable with `huggingface-cli download " + id +
+        (at == std::string::npos ? "" : " --revision " + revision) +
+        "` (or load it once with transformers), then run cap again: cap itself never downloads";
     std::error_code ec;
     if (!fs::is_directory(root, ec)) {
         out.problem = "'" + spec + "' is neither a folder" +

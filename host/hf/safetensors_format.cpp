@@ -98,13 +98,15 @@ SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_
             e.numel *= static_cast<uint64_t>(e.shape.back());
         }
         const auto& offsets = info["data_offsets"];
-        if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+        if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+            !offsets[1].is_number_unsigned())
             throw invalid(file, what + " has invalid data_offsets");
         e.begin = offsets[0].get<uint64_t>();
         e.end = offsets[1].get<uint64_t>();
         if (e.begin > e.end || e.end > data_size)
             throw invalid(file, what + " data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                                    ") lies outside the " + std::to_string(data_size) + " bytes of data (truncated file?)");
+                                    ") lies outside the " + std::to_string(data_size) +
+                                    " bytes of data (truncated file?)");
         if (e.end - e.begin != e.numel * element)
             throw invalid(file, what + " has " + std::to_string(e.end - e.begin) + " bytes for " +
                                     std::to_string(e.numel) + " elements of " + e.dtype);
@@ -181,13 +183,20 @@ std::vector<float> safetensors_floats(const SafetensorsBytes& file, const Safete
     std::vector<float> out;
     out.reserve(static_cast<size_t>(e.numel));
     const char* p = file.data(e);
-    if (e.dtype == "F32") append_as_floats<float>(p, e.numel, out);
-    else if (e.dtype == "F64") append_as_floats<double>(p, e.numel, out);
-    else if (e.dtype == "I64") append_as_floats<int64_t>(p, e.numel, out);
-    else if (e.dtype == "I32") append_as_floats<int32_t>(p, e.numel, out);
-    else if (e.dtype == "I16") append_as_floats<int16_t>(p, e.numel, out);
-    else if (e.dtype == "I8") append_as_floats<int8_t>(p, e.numel, out);
-    else if (e.dtype == "U8" || e.dtype == "BOOL") append_as_floats<uint8_t>(p, e.numel, out);
+    if (e.dtype == "F32")
+        append_as_floats<float>(p, e.numel, out);
+    else if (e.dtype == "F64")
+        append_as_floats<double>(p, e.numel, out);
+    else if (e.dtype == "I64")
+        append_as_floats<int64_t>(p, e.numel, out);
+    else if (e.dtype == "I32")
+        append_as_floats<int32_t>(p, e.numel, out);
+    else if (e.dtype == "I16")
+        append_as_floats<int16_t>(p, e.numel, out);
+    else if (e.dtype == "I8")
+        append_as_floats<int8_t>(p, e.numel, out);
+    else if (e.dtype == "U8" || e.dtype == "BOOL")
+        append_as_floats<uint8_t>(p, e.numel, out);
     else if (e.dtype == "F16" || e.dtype == "BF16") {
         for (uint64_t i = 0; i < e.numel; ++i) {
             uint16_t v;

@@ -20,7 +20,7 @@ size_t safetensors_element_size(const std::string& dtype);
 
 struct SafetensorsEntry {
     std::string name;
-    std::string dtype;          // as the file spells it
+    std::string dtype;  // as the file spells it
     std::vector<int64_t> shape;
     uint64_t numel = 0;
     uint64_t begin = 0, end = 0;  // byte range within the data section

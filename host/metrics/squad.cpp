@@ -55,7 +55,8 @@ double token_f1(const std::string& prediction, const std::string& gold) {
     return 2 * precision * recall / (precision + recall);
 }
 
-SquadScore squad_score(const std::vector<std::string>& predictions, const std::vector<std::vector<std::string>>& golds) {
+SquadScore squad_score(const std::vector<std::string>& predictions,
+                       const std::vector<std::vector<std::string>>& golds) {
     if (predictions.size() != golds.size()) throw std::invalid_argument("predictions and answers differ in length");
     SquadScore s;
     if (predictions.empty()) return s;

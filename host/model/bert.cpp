@@ -59,8 +59,8 @@ AttentionImpl::AttentionImpl(int64_t hidden, int64_t heads_, int64_t head_dim, d
 DenseImpl::DenseImpl(int64_t in, int64_t out) { dense = register_module("dense", make_linear(in, out)); }
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c, int64_t index) {
-    attention = register_module("attention", Attention(c.hidden_size, c.heads_in_layer(index), c.head_dim(),
-                                                       c.layer_norm_eps));
+    attention =
+        register_module("attention", Attention(c.hidden_size, c.heads_in_layer(index), c.head_dim(), c.layer_norm_eps));
     intermediate = register_module("intermediate", Dense(c.hidden_size, c.intermediate_in_layer(index)));
     output = register_module("output", DenseNorm(c.intermediate_in_layer(index), c.hidden_size, c.layer_norm_eps));
 }
@@ -179,7 +179,8 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
         context = at::matmul(probs, v).transpose(1, 2).reshape({B, S, heads * hd});
     }
     at::Tensor attention = linear(l.attention->output->dense, EncoderLinear::kAttentionOutput, context);
-    attention = l.attention->output->norm(cap::model::dropout(attention, config_.hidden_dropout_prob, training) + hidden);
+    attention =
+        l.attention->output->norm(cap::model::dropout(attention, config_.hidden_dropout_prob, training) + hidden);
 
     at::Tensor inter = at::gelu(linear(l.intermediate->dense, EncoderLinear::kIntermediate, attention));
     if (options.ffn_mask.defined()) {
@@ -204,7 +205,8 @@ BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& opti
     at::Tensor positions = at::arange(S, ids.options()).unsqueeze(0);
 
     auto& emb = *bert->embeddings;
-    at::Tensor hidden = emb.word_embeddings(ids) + emb.token_type_embeddings(types) + emb.position_embeddings(positions);
+    at::Tensor hidden =
+        emb.word_embeddings(ids) + emb.token_type_embeddings(types) + emb.position_embeddings(positions);
     hidden = cap::model::dropout(emb.norm(hidden), config_.hidden_dropout_prob, training);
 
     // (1 - mask) * -10000 added to the scores, as the reference's transformers 4.7 does.
@@ -217,12 +219,14 @@ BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& opti
         at::Tensor pooled = at::tanh(bert->pooler->dense(cls));
         pooled = cap::model::dropout(pooled, config_.classifier_dropout_prob(), training);
         out.logits = classifier(pooled);
-        if (options.representation == Pooling::kCls) out.representation = F::normalize(pooled, F::NormalizeFuncOptions().dim(1));
+        if (options.representation == Pooling::kCls)
+            out.representation = F::normalize(pooled, F::NormalizeFuncOptions().dim(1));
     } else {
         at::Tensor logits = qa_outputs(hidden);
         out.start_logits = logits.select(2, 0);
         out.end_logits = logits.select(2, 1);
-        if (options.representation == Pooling::kCls) out.representation = F::normalize(cls, F::NormalizeFuncOptions().dim(1));
+        if (options.representation == Pooling::kCls)
+            out.representation = F::normalize(cls, F::NormalizeFuncOptions().dim(1));
     }
     if (options.representation == Pooling::kMean) {
         at::Tensor m = mask.to(hidden.scalar_type()).unsqueeze(-1);

@@ -46,10 +46,10 @@ struct BertBatch {
 };
 
 struct ForwardOptions {
-    at::Tensor head_mask;                    // [L, num_attention_heads]; undefined: none
-    at::Tensor ffn_mask;                     // [L, intermediate_size]; undefined: none
+    at::Tensor head_mask;  // [L, num_attention_heads]; undefined: none
+    at::Tensor ffn_mask;   // [L, intermediate_size]; undefined: none
     const WeightTransform* weights = nullptr;
-    Pooling representation = Pooling::kNone; // also return an L2-normalised representation
+    Pooling representation = Pooling::kNone;  // also return an L2-normalised representation
 };
 
 struct BertOutputs {

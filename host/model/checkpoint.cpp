@@ -109,9 +109,10 @@ LoadedModel load_pretrained(const fs::path& folder, TaskHead head, const std::ve
         spdlog::info("Some weights of the model checkpoint at {} were not used when initializing {}: [{}]",
                      folder.string(), arch, join(r.unexpected));
     if (!r.missing.empty())
-        spdlog::warn("Some weights of {} were not initialized from the model checkpoint at {} and are newly "
-                     "initialized: [{}]",
-                     arch, folder.string(), join(r.missing));
+        spdlog::warn(
+            "Some weights of {} were not initialized from the model checkpoint at {} and are newly "
+            "initialized: [{}]",
+            arch, folder.string(), join(r.missing));
     if (fs::exists(folder / "vocab.txt")) out.vocabulary = text::Vocabulary::load(folder / "vocab.txt");
     return out;
 }
@@ -124,7 +125,7 @@ void save_pretrained(Bert& model, const fs::path& folder, const text::Vocabulary
     write_safetensors(folder / "model.safetensors", tensors);
     nlohmann::json original = original_config;
     original["architectures"] = {model->head() == TaskHead::kClassification ? "BertForSequenceClassification"
-                                                                              : "BertForQuestionAnswering"};
+                                                                            : "BertForQuestionAnswering"};
     util::write_file_atomic(folder / "config.json", model->config().to_json(original).dump(2) + "\n");
     if (vocabulary) {
         std::string text;

@@ -25,7 +25,7 @@ struct LoadReport {
 
 struct LoadedModel {
     Bert model{nullptr};
-    nlohmann::json raw_config;            // config.json as read, kept for saving
+    nlohmann::json raw_config;  // config.json as read, kept for saving
     std::optional<text::Vocabulary> vocabulary;
     LoadReport report;
 };

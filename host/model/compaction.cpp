@@ -44,8 +44,10 @@ Bert compact(Bert& model, const at::Tensor& head_mask_in, const at::Tensor& ffn_
         std::vector<int64_t> pruned = old.pruned_heads.count(l) ? old.pruned_heads.at(l) : std::vector<int64_t>{};
         for (size_t p = 0; p < kept_before.size(); ++p) {
             const int64_t h = kept_before[p];
-            if (head_mask.defined() && head_mask[l][h].item<float>() == 0) pruned.push_back(h);
-            else head_positions[l].push_back(static_cast<int64_t>(p));
+            if (head_mask.defined() && head_mask[l][h].item<float>() == 0)
+                pruned.push_back(h);
+            else
+                head_positions[l].push_back(static_cast<int64_t>(p));
         }
         std::sort(pruned.begin(), pruned.end());
         if (!pruned.empty()) config.pruned_heads[l] = pruned;
@@ -83,10 +85,10 @@ Bert compact(Bert& model, const at::Tensor& head_mask_in, const at::Tensor& ffn_
     std::set<std::string> done;
     for (int64_t l = 0; l < L; ++l) {
         const std::string prefix = "bert.encoder.layer." + std::to_string(l) + ".";
-        for (const char* name : {"attention.self.query.weight", "attention.self.query.bias", "attention.self.key.weight",
-                                 "attention.self.key.bias", "attention.self.value.weight", "attention.self.value.bias",
-                                 "attention.output.dense.weight", "intermediate.dense.weight",
-                                 "intermediate.dense.bias", "output.dense.weight"})
+        for (const char* name : {"attention.self.query.weight", "attention.self.query.bias",
+                                 "attention.self.key.weight", "attention.self.key.bias", "attention.self.value.weight",
+                                 "attention.self.value.bias", "attention.output.dense.weight",
+                                 "intermediate.dense.weight", "intermediate.dense.bias", "output.dense.weight"})
             done.insert(prefix + name);
     }
     auto src = model->named_parameters();

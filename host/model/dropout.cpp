@@ -35,7 +35,8 @@ at::Tensor dropout(const at::Tensor& input, double p, bool training) {
     float* m = mask.data_ptr<float>();
     at::parallel_for(0, mask.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i)
-            m[i] = (splitmix64(seed ^ static_cast<uint64_t>(i) * 0xd1b54a32d192ed03ull) >> 32) >= threshold ? scale : 0.0f;
+            m[i] =
+                (splitmix64(seed ^ static_cast<uint64_t>(i) * 0xd1b54a32d192ed03ull) >> 32) >= threshold ? scale : 0.0f;
     });
     return input * mask;
 }

@@ -18,8 +18,8 @@ struct DtypeName {
 };
 
 const DtypeName kDtypes[] = {
-    {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"F64", at::kDouble}, {"I64", at::kLong},
-    {"I32", at::kInt},   {"I16", at::kShort}, {"I8", at::kChar},      {"U8", at::kByte},    {"BOOL", at::kBool},
+    {"F32", at::kFloat}, {"F16", at::kHalf},  {"BF16", at::kBFloat16}, {"F64", at::kDouble}, {"I64", at::kLong},
+    {"I32", at::kInt},   {"I16", at::kShort}, {"I8", at::kChar},       {"U8", at::kByte},    {"BOOL", at::kBool},
 };
 
 at::ScalarType type_of(const std::string& name) {
@@ -61,7 +61,8 @@ void write_safetensors(const std::filesystem::path& file,
         if (!dtype)
             throw std::runtime_error("cannot write tensor '" + name + "' of dtype " +
                                      std::string(c10::toString(t.scalar_type())));
-        blobs.push_back({name, dtype, t.sizes().vec(), t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size()});
+        blobs.push_back(
+            {name, dtype, t.sizes().vec(), t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size()});
         contiguous.push_back(t);
     }
     util::write_file_atomic(file, hf::encode_safetensors(blobs, metadata));

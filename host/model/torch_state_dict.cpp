@@ -20,10 +20,10 @@ struct Object {
     enum class Kind { None, Bool, Int, Float, String, Tuple, List, Dict, Global, Mark, Storage, Tensor } kind;
     int64_t integer = 0;
     double floating = 0;
-    std::string text;                        // String; Global: "module.name"
-    std::vector<Ref> items;                  // Tuple, List
+    std::string text;                          // String; Global: "module.name"
+    std::vector<Ref> items;                    // Tuple, List
     std::vector<std::pair<Ref, Ref>> entries;  // Dict
-    at::Tensor tensor;                       // Storage (flat, as stored) and Tensor
+    at::Tensor tensor;                         // Storage (flat, as stored) and Tensor
 };
 
 Ref make(Object::Kind kind) {
@@ -34,10 +34,11 @@ Ref make(Object::Kind kind) {
 
 at::ScalarType storage_dtype(const std::string& global) {
     static const std::map<std::string, at::ScalarType> types = {
-        {"torch.FloatStorage", at::kFloat},   {"torch.DoubleStorage", at::kDouble}, {"torch.HalfStorage", at::kHalf},
-        {"torch.BFloat16Storage", at::kBFloat16}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
-        {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},     {"torch.ByteStorage", at::kByte},
-        {"torch.BoolStorage", at::kBool}};
+        {"torch.FloatStorage", at::kFloat}, {"torch.DoubleStorage", at::kDouble},
+        {"torch.HalfStorage", at::kHalf},   {"torch.BFloat16Storage", at::kBFloat16},
+        {"torch.LongStorage", at::kLong},   {"torch.IntStorage", at::kInt},
+        {"torch.ShortStorage", at::kShort}, {"torch.CharStorage", at::kChar},
+        {"torch.ByteStorage", at::kByte},   {"torch.BoolStorage", at::kBool}};
     auto it = types.find(global);
     if (it == types.end()) throw std::runtime_error("unsupported storage type " + global);
     return it->second;
@@ -53,12 +54,13 @@ public:
             const size_t at = static_cast<size_t>(p_ - start_);
             const uint8_t op = u8();
             switch (op) {
-                case 0x80: u8(); break;                     // PROTO
-                case 0x95: take(8); break;                  // FRAME
+                case 0x80: u8(); break;     // PROTO
+                case 0x95: take(8); break;  // FRAME
                 case '(': stack_.push_back(make(Object::Kind::Mark)); break;
-                case '.': return pop();                     // STOP
+                case '.': return pop();  // STOP
                 case 'N': stack_.push_back(make(Object::Kind::None)); break;
-                case 0x88: case 0x89: {                     // NEWTRUE, NEWFALSE
+                case 0x88:
+                case 0x89: {  // NEWTRUE, NEWFALSE
                     auto o = make(Object::Kind::Bool);
                     o->integer = op == 0x88;
                     stack_.push_back(o);
@@ -67,7 +69,7 @@ public:
                 case 'J': push_int(static_cast<int32_t>(le(4))); break;
                 case 'K': push_int(static_cast<int64_t>(le(1))); break;
                 case 'M': push_int(static_cast<int64_t>(le(2))); break;
-                case 0x8a: {                                // LONG1
+                case 0x8a: {  // LONG1
                     const size_t n = u8();
                     if (n > 8) throw error(at, "integer too large");
                     uint64_t v = le(n);
@@ -75,7 +77,7 @@ public:
                     push_int(static_cast<int64_t>(v));
                     break;
                 }
-                case 'G': {                                 // BINFLOAT, big-endian
+                case 'G': {  // BINFLOAT, big-endian
                     uint64_t bits = 0;
                     for (int i = 0; i < 8; ++i) bits = (bits << 8) | u8();
                     auto o = make(Object::Kind::Float);
@@ -83,25 +85,25 @@ public:
                     stack_.push_back(o);
                     break;
                 }
-                case 'X': push_string(take(le(4))); break;  // BINUNICODE
-                case 0x8c: push_string(take(u8())); break;  // SHORT_BINUNICODE
-                case 0x8d: push_string(take(le(8))); break; // BINUNICODE8
-                case 'c': {                                 // GLOBAL
+                case 'X': push_string(take(le(4))); break;   // BINUNICODE
+                case 0x8c: push_string(take(u8())); break;   // SHORT_BINUNICODE
+                case 0x8d: push_string(take(le(8))); break;  // BINUNICODE8
+                case 'c': {                                  // GLOBAL
                     std::string module = line(), name = line();
                     auto o = make(Object::Kind::Global);
                     o->text = module + "." + name;
                     stack_.push_back(o);
                     break;
                 }
-                case 0x93: {                                // STACK_GLOBAL
+                case 0x93: {  // STACK_GLOBAL
                     Ref name = pop(), module = pop();
                     auto o = make(Object::Kind::Global);
                     o->text = module->text + "." + name->text;
                     stack_.push_back(o);
                     break;
                 }
-                case 'q': memo_[le(1)] = top(); break;     // BINPUT
-                case 'r': memo_[le(4)] = top(); break;     // LONG_BINPUT
+                case 'q': memo_[le(1)] = top(); break;          // BINPUT
+                case 'r': memo_[le(4)] = top(); break;          // LONG_BINPUT
                 case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
                 case 'h': stack_.push_back(memo(le(1), at)); break;
                 case 'j': stack_.push_back(memo(le(4), at)); break;
@@ -114,49 +116,51 @@ public:
                     stack_.push_back(o);
                     break;
                 }
-                case 0x85: case 0x86: case 0x87: {          // TUPLE1..3
+                case 0x85:
+                case 0x86:
+                case 0x87: {  // TUPLE1..3
                     auto o = make(Object::Kind::Tuple);
                     o->items.resize(op - 0x84);
                     for (size_t i = o->items.size(); i-- > 0;) o->items[i] = pop();
                     stack_.push_back(o);
                     break;
                 }
-                case 'a': {                                 // APPEND
+                case 'a': {  // APPEND
                     Ref v = pop();
                     top()->items.push_back(v);
                     break;
                 }
-                case 'e': {                                 // APPENDS
+                case 'e': {  // APPENDS
                     auto values = pop_to_mark();
                     for (auto& v : values) top()->items.push_back(v);
                     break;
                 }
-                case 's': {                                 // SETITEM
+                case 's': {  // SETITEM
                     Ref v = pop(), k = pop();
                     dict_top(at)->entries.emplace_back(k, v);
                     break;
                 }
-                case 'u': {                                 // SETITEMS
+                case 'u': {  // SETITEMS
                     auto values = pop_to_mark();
                     if (values.size() % 2) throw error(at, "odd SETITEMS");
                     Ref d = dict_top(at);
                     for (size_t i = 0; i < values.size(); i += 2) d->entries.emplace_back(values[i], values[i + 1]);
                     break;
                 }
-                case 'b': pop(); break;                     // BUILD: OrderedDict's _metadata, ignored
-                case 'Q': {                                 // BINPERSID
+                case 'b': pop(); break;  // BUILD: OrderedDict's _metadata, ignored
+                case 'Q': {              // BINPERSID
                     Ref pid = pop();
                     stack_.push_back(load_storage(pid, at));
                     break;
                 }
-                case 'R': {                                 // REDUCE
+                case 'R': {  // REDUCE
                     Ref args = pop(), callable = pop();
                     stack_.push_back(reduce(callable, args, at));
                     break;
                 }
                 default:
-                    throw error(at, "unsupported pickle opcode 0x" + hex(op) +
-                                        " (not a plain state dict saved by torch.save)");
+                    throw error(
+                        at, "unsupported pickle opcode 0x" + hex(op) + " (not a plain state dict saved by torch.save)");
             }
         }
     }
@@ -251,7 +255,8 @@ private:
         auto [data, size] = archive_.getRecord(record);
         const size_t needed = static_cast<size_t>(numel) * at::elementSize(dtype);
         if (size < needed)
-            throw error(at, "storage " + record + " has " + std::to_string(size) + " bytes, needs " + std::to_string(needed));
+            throw error(
+                at, "storage " + record + " has " + std::to_string(size) + " bytes, needs " + std::to_string(needed));
         auto o = make(Object::Kind::Storage);
         o->tensor = at::empty({numel}, at::TensorOptions().dtype(dtype));
         if (needed) std::memcpy(o->tensor.data_ptr(), data.get(), needed);
@@ -280,7 +285,8 @@ private:
             return o;
         }
         if (fn == "torch._utils._rebuild_parameter" || fn == "torch.nn.parameter.Parameter") {
-            if (args->items.empty() || args->items[0]->kind != Object::Kind::Tensor) throw error(at, "malformed parameter");
+            if (args->items.empty() || args->items[0]->kind != Object::Kind::Tensor)
+                throw error(at, "malformed parameter");
             return args->items[0];
         }
         throw error(at, "refusing to call " + fn + ": not part of a plain state dict");

@@ -11,16 +11,14 @@ cap_backend_probe probe_backend(const PluginLibrary& library, const OptionValues
     try {
         status = library.table<cap_backend_api>().probe(library.host_api(), &options, &out);
     } catch (...) {
-        throw PluginError(library.label() + ": probe threw a C++ exception across the ABI",
-                          CAP_ERROR_INTERNAL);
+        throw PluginError(library.label() + ": probe threw a C++ exception across the ABI", CAP_ERROR_INTERNAL);
     }
     check_status(status, library.label() + ": probe");
     out.reason[sizeof(out.reason) - 1] = '\0';
     return out;
 }
 
-BackendPlugin::BackendPlugin(std::unique_ptr<PluginInstance> instance)
-    : instance_(std::move(instance)) {
+BackendPlugin::BackendPlugin(std::unique_ptr<PluginInstance> instance) : instance_(std::move(instance)) {
     api();  // checks the kind
 }
 

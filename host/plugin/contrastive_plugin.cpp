@@ -2,8 +2,7 @@
 
 namespace cap::host {
 
-ContrastivePlugin::ContrastivePlugin(std::unique_ptr<PluginInstance> instance)
-    : instance_(std::move(instance)) {
+ContrastivePlugin::ContrastivePlugin(std::unique_ptr<PluginInstance> instance) : instance_(std::move(instance)) {
     api();
 }
 

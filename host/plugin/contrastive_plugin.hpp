@@ -15,8 +15,7 @@ public:
     uint32_t wants() const;  // cap_capture_source bits
     // Hands bank.representations over to the module (it owns it after the call, even on error).
     void receive_bank(const cap_exec_context& ctx, const cap_bank& bank) const;
-    cap_loss_terms loss(const cap_exec_context& ctx, const cap_contrastive_batch& batch,
-                        DLTensor* grad_anchors) const;
+    cap_loss_terms loss(const cap_exec_context& ctx, const cap_contrastive_batch& batch, DLTensor* grad_anchors) const;
     uint64_t memory() const;
 
 private:

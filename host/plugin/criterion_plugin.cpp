@@ -12,9 +12,9 @@ CriterionPlugin::CriterionPlugin(std::unique_ptr<PluginInstance> instance) : ins
     info_ = blank_struct<cap_criterion_info>();
     instance_->call("info", [&] { return api().info(instance_->handle(), &info_); });
     if (info_.granularity != CAP_GRANULARITY_STRUCTURED && info_.granularity != CAP_GRANULARITY_UNSTRUCTURED)
-        throw PluginError(instance_->label() + ": info declares unknown granularity " +
-                              std::to_string(info_.granularity),
-                          CAP_ERROR_INVALID_ARGUMENT);
+        throw PluginError(
+            instance_->label() + ": info declares unknown granularity " + std::to_string(info_.granularity),
+            CAP_ERROR_INVALID_ARGUMENT);
     const char* style = score_based() ? "score-based" : "importance-based";
     auto need = [&](size_t offset, const char* entry) {
         if (!has(offset))
@@ -32,8 +32,7 @@ CriterionPlugin::CriterionPlugin(std::unique_ptr<PluginInstance> instance) : ins
 }
 
 void CriterionPlugin::require(bool present, const char* what) const {
-    if (!present)
-        throw PluginError(instance_->label() + " does not implement " + what, CAP_ERROR_UNSUPPORTED);
+    if (!present) throw PluginError(instance_->label() + " does not implement " + what, CAP_ERROR_UNSUPPORTED);
 }
 
 void CriterionPlugin::require_outputs(const Groups& groups, size_t outputs, const char* what) const {
@@ -115,8 +114,8 @@ double CriterionPlugin::regularizer(const cap_exec_context& ctx, const cap_sched
     require_outputs(groups, grad_scores.size(), "regularizer");
     double value = 0;
     instance_->call("regularizer", [&] {
-        return api().regularizer(instance_->handle(), &ctx, &point, &progress, groups.data(), count_of(groups),
-                                 &value, grad_scores.data());
+        return api().regularizer(instance_->handle(), &ctx, &point, &progress, groups.data(), count_of(groups), &value,
+                                 grad_scores.data());
     });
     return value;
 }

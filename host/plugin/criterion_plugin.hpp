@@ -33,9 +33,9 @@ public:
     void init_scores(const cap_exec_context& ctx, const Groups& groups, const Outputs& out) const;
     void binarize(const cap_exec_context& ctx, const cap_schedule_point& point, const cap_progress& progress,
                   const Groups& groups, const Outputs& masks) const;
-    void binarize_backward(const cap_exec_context& ctx, const cap_schedule_point& point,
-                           const cap_progress& progress, const Groups& groups,
-                           const std::vector<const DLTensor*>& grad_masks, const Outputs& grad_scores) const;
+    void binarize_backward(const cap_exec_context& ctx, const cap_schedule_point& point, const cap_progress& progress,
+                           const Groups& groups, const std::vector<const DLTensor*>& grad_masks,
+                           const Outputs& grad_scores) const;
     double regularizer(const cap_exec_context& ctx, const cap_schedule_point& point, const cap_progress& progress,
                        const Groups& groups, const Outputs& grad_scores) const;
 

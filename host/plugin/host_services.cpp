@@ -41,8 +41,7 @@ uint64_t seed_for_plugin(const cap_host_api* host, const char* stream) {
 
 // Finds a declared option of the expected type; on failure returns the status to hand back.
 template <class T>
-cap_status* lookup(const cap_options* options, const char* name, cap_option_type type,
-                   const T** out) {
+cap_status* lookup(const cap_options* options, const char* name, cap_option_type type, const T** out) {
     try {
         if (!options || !options->schema) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null options handle");
         if (!name) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null option name");
@@ -91,8 +90,7 @@ cap_status* option_float(const cap_host_api*, const cap_options* o, const char* 
     return nullptr;
 }
 
-cap_status* option_string(const cap_host_api*, const cap_options* o, const char* name,
-                          const char** out) {
+cap_status* option_string(const cap_host_api*, const cap_options* o, const char* name, const char** out) {
     if (!out) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
     const std::string* v = nullptr;
     if (cap_status* s = lookup(o, name, CAP_OPTION_STRING, &v)) return s;
@@ -100,8 +98,8 @@ cap_status* option_string(const cap_host_api*, const cap_options* o, const char*
     return nullptr;
 }
 
-cap_status* option_float_list(const cap_host_api*, const cap_options* o, const char* name,
-                              const double** out, size_t* count) {
+cap_status* option_float_list(const cap_host_api*, const cap_options* o, const char* name, const double** out,
+                              size_t* count) {
     if (!out || !count) return make_host_status(CAP_ERROR_INVALID_ARGUMENT, "null output pointer");
     const std::vector<double>* v = nullptr;
     if (cap_status* s = lookup(o, name, CAP_OPTION_FLOAT_LIST, &v)) return s;

@@ -19,16 +19,15 @@ cap_options make_options(const PluginLibrary& library, OptionValues values) {
 
 PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, OptionValues values, uint64_t seed)
     : library_(std::move(library)),
-      host_(make_host_context(library_->label(), library_->host_api()->abi_major, library_->host_api()->abi_minor,
-                              seed)),
+      host_(
+          make_host_context(library_->label(), library_->host_api()->abi_major, library_->host_api()->abi_minor, seed)),
       options_(std::make_unique<cap_options>(make_options(*library_, std::move(values)))) {
     const auto& d = library_->descriptor();
     cap_status* status = nullptr;
     try {
         status = d.create(&host_->api, options_.get(), &handle_);
     } catch (...) {
-        throw PluginError(label() + ": create threw a C++ exception across the ABI (a plugin bug)",
-                          CAP_ERROR_INTERNAL);
+        throw PluginError(label() + ": create threw a C++ exception across the ABI (a plugin bug)", CAP_ERROR_INTERNAL);
     }
     check_status(status, label() + ": create");
     if (!handle_) throw PluginError(label() + ": create returned no instance", CAP_ERROR_INTERNAL);
@@ -46,15 +45,14 @@ PluginInstance::~PluginInstance() {
 
 void PluginInstance::require_kind(cap_plugin_kind expected) const {
     if (library_->kind() != expected)
-        throw PluginError(label() + " is a " + kind_name(library_->kind()) + " plugin, not a " +
-                              kind_name(expected),
+        throw PluginError(label() + " is a " + kind_name(library_->kind()) + " plugin, not a " + kind_name(expected),
                           CAP_ERROR_INVALID_ARGUMENT);
 }
 
 void PluginInstance::throw_escaped_exception(const char* what) const {
-    throw PluginError(label() + ": " + what +
-                          " threw a C++ exception across the ABI (a plugin bug: errors must be statuses)",
-                      CAP_ERROR_INTERNAL);
+    throw PluginError(
+        label() + ": " + what + " threw a C++ exception across the ABI (a plugin bug: errors must be statuses)",
+        CAP_ERROR_INTERNAL);
 }
 
 void PluginInstance::check_call(cap_status* status, const char* what) const {

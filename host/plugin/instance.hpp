@@ -35,6 +35,8 @@ public:
     void* handle() const { return handle_; }
     std::string label() const { return library_->label(); }
     const OptionValues& values() const { return options_->values; }
+    // The host table create() received: this instance's services (its seed() is its run's).
+    const cap_host_api* host_api() const { return &host_->api; }
 
     // Table of the expected kind; throws if the library is of another kind.
     template <class Table>

@@ -17,20 +17,20 @@ std::string kind_name(cap_plugin_kind kind) {
 }
 
 const std::vector<cap_plugin_kind>& all_kinds() {
-    static const std::vector<cap_plugin_kind> kinds = {CAP_KIND_BACKEND, CAP_KIND_CRITERION,
-                                                       CAP_KIND_SCHEDULE, CAP_KIND_CONTRASTIVE,
-                                                       CAP_KIND_DISTILL};
+    static const std::vector<cap_plugin_kind> kinds = {CAP_KIND_BACKEND, CAP_KIND_CRITERION, CAP_KIND_SCHEDULE,
+                                                       CAP_KIND_CONTRASTIVE, CAP_KIND_DISTILL};
     return kinds;
 }
 
-#define CAP_ENTRY(type, field) TableEntry{#field, offsetof(type, field)}
+#define CAP_ENTRY(type, field) \
+    TableEntry { #field, offsetof(type, field) }
 
 const std::vector<TableEntry>& required_entries(cap_plugin_kind kind) {
     static const std::map<cap_plugin_kind, std::vector<TableEntry>> entries = {
         {CAP_KIND_BACKEND,
-         {CAP_ENTRY(cap_backend_api, probe), CAP_ENTRY(cap_backend_api, context),
-          CAP_ENTRY(cap_backend_api, precision), CAP_ENTRY(cap_backend_api, synchronize),
-          CAP_ENTRY(cap_backend_api, memory), CAP_ENTRY(cap_backend_api, describe)}},
+         {CAP_ENTRY(cap_backend_api, probe), CAP_ENTRY(cap_backend_api, context), CAP_ENTRY(cap_backend_api, precision),
+          CAP_ENTRY(cap_backend_api, synchronize), CAP_ENTRY(cap_backend_api, memory),
+          CAP_ENTRY(cap_backend_api, describe)}},
         // The rest depends on the style info() declares; CriterionPlugin checks it.
         {CAP_KIND_CRITERION, {CAP_ENTRY(cap_criterion_api, info)}},
         {CAP_KIND_SCHEDULE,

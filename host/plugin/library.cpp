@@ -21,24 +21,21 @@ std::string version_string(uint16_t major, uint16_t minor) {
 
 bool valid_plugin_name(const std::string& name) {
     if (name.empty() || !(name[0] >= 'a' && name[0] <= 'z')) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    });
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 // Bytes of the descriptor a 1.0 plugin fills: everything up to and including `functions`.
 constexpr size_t kDescriptorV1Size =
     offsetof(cap_plugin_descriptor, functions) + sizeof(((cap_plugin_descriptor*)0)->functions);
 
-constexpr size_t kOptionSpecV1Size =
-    offsetof(cap_option_spec, choices) + sizeof(((cap_option_spec*)0)->choices);
+constexpr size_t kOptionSpecV1Size = offsetof(cap_option_spec, choices) + sizeof(((cap_option_spec*)0)->choices);
 
 }  // namespace
 
 const std::vector<std::string>& load_steps() {
-    static const std::vector<std::string> steps = {
-        "open library", "entry point", "entry call", "descriptor",
-        "ABI version",  "identity",    "option schema", "function table"};
+    static const std::vector<std::string> steps = {"open library", "entry point", "entry call",    "descriptor",
+                                                   "ABI version",  "identity",    "option schema", "function table"};
     return steps;
 }
 
@@ -48,8 +45,7 @@ const cap_host_api* PluginLibrary::host_api() const { return &host_->api; }
 
 PluginLibrary::~PluginLibrary() = default;
 
-std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& path,
-                                                   const AbiPolicy& policy) {
+std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& path, const AbiPolicy& policy) {
     const std::string file = path.string();
     std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
     lib->path_ = path;
@@ -63,10 +59,9 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
         throw PluginLoadError("open library", "cannot load plugin " + file + ": " + e.what());
     }
     if (!lib->library_->has(CAP_PLUGIN_ENTRY_SYMBOL))
-        throw PluginLoadError("entry point", file + " is not a cap plugin: it does not export " +
-                                                 CAP_PLUGIN_ENTRY_SYMBOL);
-    auto entry = reinterpret_cast<cap_plugin_entry_fn>(
-        lib->library_->get<void()>(CAP_PLUGIN_ENTRY_SYMBOL));
+        throw PluginLoadError("entry point",
+                              file + " is not a cap plugin: it does not export " + CAP_PLUGIN_ENTRY_SYMBOL);
+    auto entry = reinterpret_cast<cap_plugin_entry_fn>(lib->library_->get<void()>(CAP_PLUGIN_ENTRY_SYMBOL));
 
     const cap_plugin_descriptor* desc = nullptr;
     cap_status* status = nullptr;
@@ -78,10 +73,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
                                                 "(a bug in the plugin: errors must be statuses)");
     }
     if (status)
-        throw PluginLoadError("entry call", "plugin " + file + " refused to load: " +
-                                                take_status_message(status));
-    if (!desc)
-        throw PluginLoadError("entry call", "plugin " + file + " returned no descriptor and no reason");
+        throw PluginLoadError("entry call", "plugin " + file + " refused to load: " + take_status_message(status));
+    if (!desc) throw PluginLoadError("entry call", "plugin " + file + " returned no descriptor and no reason");
 
     // struct_size, abi_major and abi_minor keep their place in every ABI major version.
     if (desc->struct_size < offsetof(cap_plugin_descriptor, kind))
@@ -92,20 +85,18 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     const std::string built = version_string(desc->abi_major, desc->abi_minor);
     const std::string host = version_string(policy.major, policy.minor);
     if (desc->abi_major != policy.major)
-        throw PluginLoadError("ABI version",
-                              "plugin " + file + " was built for cap ABI " + built +
-                                  ", but this host implements ABI " + host +
-                                  " (major versions must match); rebuild it against this SDK");
+        throw PluginLoadError("ABI version", "plugin " + file + " was built for cap ABI " + built +
+                                                 ", but this host implements ABI " + host +
+                                                 " (major versions must match); rebuild it against this SDK");
     if (desc->abi_minor < policy.oldest_minor)
-        throw PluginLoadError("ABI version",
-                              "plugin " + file + " was built for cap ABI " + built +
-                                  ", older than the oldest this host supports (" +
-                                  version_string(policy.major, policy.oldest_minor) +
-                                  "; the host implements " + host + "); rebuild it against this SDK");
+        throw PluginLoadError("ABI version", "plugin " + file + " was built for cap ABI " + built +
+                                                 ", older than the oldest this host supports (" +
+                                                 version_string(policy.major, policy.oldest_minor) +
+                                                 "; the host implements " + host + "); rebuild it against this SDK");
     if (desc->struct_size < kDescriptorV1Size)
-        throw PluginLoadError("descriptor", "plugin " + file + " (ABI " + built +
-                                                ") has a descriptor of " + std::to_string(desc->struct_size) +
-                                                " bytes; ABI 1.0 needs " + std::to_string(kDescriptorV1Size));
+        throw PluginLoadError("descriptor", "plugin " + file + " (ABI " + built + ") has a descriptor of " +
+                                                std::to_string(desc->struct_size) + " bytes; ABI 1.0 needs " +
+                                                std::to_string(kDescriptorV1Size));
     // Copy what both sides know; fields a newer plugin appended are ignored.
     std::memcpy(&lib->descriptor_, desc, std::min<size_t>(desc->struct_size, sizeof(cap_plugin_descriptor)));
 
@@ -118,8 +109,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     lib->version_ = d.version ? d.version : "";
     lib->summary_ = d.summary ? d.summary : "";
     if (!valid_plugin_name(lib->name_))
-        throw PluginLoadError("identity", "plugin " + file + " has an invalid name '" + lib->name_ +
-                                              "' (expected [a-z][a-z0-9_]*)");
+        throw PluginLoadError(
+            "identity", "plugin " + file + " has an invalid name '" + lib->name_ + "' (expected [a-z][a-z0-9_]*)");
     if (lib->version_.empty())
         throw PluginLoadError("identity", "plugin " + file + " (" + lib->label() + ") declares no version");
     if (lib->summary_.empty() || lib->summary_.find('\n') != std::string::npos)
@@ -127,8 +118,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     lib->host_->set_label(lib->label());
 
     if (d.num_options > 0 && !d.options)
-        throw PluginLoadError("option schema", "plugin " + file + " (" + lib->label() +
-                                                   ") declares options but no option array");
+        throw PluginLoadError("option schema",
+                              "plugin " + file + " (" + lib->label() + ") declares options but no option array");
     std::set<std::string> seen;
     for (uint32_t i = 0; i < d.num_options; ++i) {
         const cap_option_spec* raw = d.options[i];
@@ -155,15 +146,14 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     const uint32_t table_size = lib->table_size();
     for (const auto& entry_spec : required_entries(lib->kind_)) {
         if (table_size < entry_spec.offset + sizeof(void*))
-            throw PluginLoadError("function table", who + ": its " + kind_name(lib->kind_) +
-                                                        " table (" + std::to_string(table_size) +
-                                                        " bytes) lacks required function '" +
-                                                        entry_spec.name + "'");
+            throw PluginLoadError("function table", who + ": its " + kind_name(lib->kind_) + " table (" +
+                                                        std::to_string(table_size) +
+                                                        " bytes) lacks required function '" + entry_spec.name + "'");
         void* fn = nullptr;
         std::memcpy(&fn, static_cast<const char*>(d.functions) + entry_spec.offset, sizeof(fn));
         if (!fn)
-            throw PluginLoadError("function table", who + ": required function '" +
-                                                        std::string(entry_spec.name) + "' is NULL");
+            throw PluginLoadError("function table",
+                                  who + ": required function '" + std::string(entry_spec.name) + "' is NULL");
     }
     return lib;
 }

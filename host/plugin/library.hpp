@@ -47,8 +47,7 @@ class PluginLibrary {
 public:
     // Loads and checks `path`; throws PluginLoadError naming the file (and versions, where
     // they are the reason).
-    static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& path,
-                                               const AbiPolicy& policy = {});
+    static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& path, const AbiPolicy& policy = {});
     ~PluginLibrary();
     PluginLibrary(const PluginLibrary&) = delete;
     PluginLibrary& operator=(const PluginLibrary&) = delete;
@@ -68,7 +67,9 @@ public:
     const cap_plugin_descriptor& descriptor() const { return descriptor_; }
     // The kind's table; the caller knows its type from kind().
     template <class Table>
-    const Table& table() const { return *static_cast<const Table*>(descriptor_.functions); }
+    const Table& table() const {
+        return *static_cast<const Table*>(descriptor_.functions);
+    }
     // Size the plugin declared for its table (append-only: older plugins have smaller ones).
     uint32_t table_size() const { return *static_cast<const uint32_t*>(descriptor_.functions); }
 

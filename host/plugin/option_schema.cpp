@@ -48,13 +48,11 @@ OptionSpec OptionSpec::from_c(const cap_option_spec& c) {
             case CAP_OPTION_BOOL: s.default_value = c.default_bool != 0; break;
             case CAP_OPTION_INT: s.default_value = c.default_int; break;
             case CAP_OPTION_FLOAT: s.default_value = c.default_float; break;
-            case CAP_OPTION_STRING:
-                s.default_value = std::string(c.default_string ? c.default_string : "");
-                break;
+            case CAP_OPTION_STRING: s.default_value = std::string(c.default_string ? c.default_string : ""); break;
             case CAP_OPTION_FLOAT_LIST:
-                s.default_value = c.default_list ? std::vector<double>(c.default_list,
-                                                                       c.default_list + c.default_list_count)
-                                                 : std::vector<double>{};
+                s.default_value = c.default_list
+                                      ? std::vector<double>(c.default_list, c.default_list + c.default_list_count)
+                                      : std::vector<double>{};
                 break;
             default: break;
         }
@@ -68,12 +66,11 @@ std::string schema_problem(const OptionSpec& spec) {
         return "option '" + spec.name + "' has unknown type " + std::to_string(spec.type);
     if (spec.doc.empty()) return "option '" + spec.name + "' has no doc line";
     if (spec.doc.find('\n') != std::string::npos) return "option '" + spec.name + "' doc is not one line";
-    if (spec.min && spec.max && *spec.min > *spec.max)
-        return "option '" + spec.name + "' has min > max";
-    if (spec.path && spec.type != CAP_OPTION_STRING)
-        return "option '" + spec.name + "' is a path but not a string";
+    if (spec.min && spec.max && *spec.min > *spec.max) return "option '" + spec.name + "' has min > max";
+    if (spec.path && spec.type != CAP_OPTION_STRING) return "option '" + spec.name + "' is a path but not a string";
     if (spec.path && spec.default_value && !std::get<std::string>(*spec.default_value).empty())
-        return "option '" + spec.name + "' is a path with a non-empty default (a path default could only be "
+        return "option '" + spec.name +
+               "' is a path with a non-empty default (a path default could only be "
                "relative to nothing; use \"\" for 'no file')";
     if (!spec.default_value) return "";
     auto in_range = [&](double v) {
@@ -87,8 +84,8 @@ std::string schema_problem(const OptionSpec& spec) {
     if (auto l = std::get_if<std::vector<double>>(&d))
         for (double v : *l)
             if (!in_range(v))
-                return "option '" + spec.name + "' default element " + format_number(v) +
-                       " is outside " + format_range(spec);
+                return "option '" + spec.name + "' default element " + format_number(v) + " is outside " +
+                       format_range(spec);
     if (auto s = std::get_if<std::string>(&d); s && !spec.choices.empty()) {
         bool found = false;
         for (auto& c : spec.choices) found = found || c == *s;

@@ -23,7 +23,7 @@ struct OptionSpec {
     bool path = false;  // string naming a file or folder that must exist
     std::optional<double> min, max;
     std::optional<OptionValue> default_value;  // absent when required
-    std::vector<std::string> choices;           // strings only; empty = any
+    std::vector<std::string> choices;          // strings only; empty = any
 
     static OptionSpec from_c(const cap_option_spec& c);  // no validation; see schema_problem()
 };
@@ -32,8 +32,8 @@ struct OptionSpec {
 std::string schema_problem(const OptionSpec& spec);
 
 const char* option_type_name(cap_option_type type);
-std::string format_value(const OptionValue& value);       // TOML-like: 0.1, "cls", [10.0, 20.0]
-std::string format_range(const OptionSpec& spec);         // "[0, 1]", ">= 0", or ""
+std::string format_value(const OptionValue& value);  // TOML-like: 0.1, "cls", [10.0, 20.0]
+std::string format_range(const OptionSpec& spec);    // "[0, 1]", ">= 0", or ""
 
 // Validated values by option name; defaults filled in.
 using OptionValues = std::map<std::string, OptionValue>;

@@ -1,8 +1,8 @@
 #include "plugin/registry.hpp"
 
 #define BOOST_DLL_USE_STD_FS
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -38,8 +38,7 @@ std::vector<fs::path> plugin_search_path(const std::vector<std::string>& cli_dir
     return out;
 }
 
-PluginRegistry PluginRegistry::discover(const std::vector<fs::path>& search_path,
-                                        const AbiPolicy& policy) {
+PluginRegistry PluginRegistry::discover(const std::vector<fs::path>& search_path, const AbiPolicy& policy) {
     PluginRegistry reg;
     reg.search_path_ = search_path;
     std::map<std::string, std::shared_ptr<const PluginLibrary>> chosen;  // label -> winner
@@ -88,8 +87,7 @@ PluginRegistry PluginRegistry::discover(const std::vector<fs::path>& search_path
     return reg;
 }
 
-std::shared_ptr<const PluginLibrary> PluginRegistry::find(cap_plugin_kind kind,
-                                                          const std::string& name) const {
+std::shared_ptr<const PluginLibrary> PluginRegistry::find(cap_plugin_kind kind, const std::string& name) const {
     const std::string label = kind_name(kind) + "/" + name;
     if (auto c = conflicts_.find(label); c != conflicts_.end()) {
         std::string files;

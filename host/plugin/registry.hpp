@@ -20,7 +20,7 @@ namespace cap::host {
 
 struct RejectedPlugin {
     std::filesystem::path path;
-    std::string step;   // the load step that failed
+    std::string step;  // the load step that failed
     std::string error;
 };
 
@@ -37,8 +37,7 @@ std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::str
 
 class PluginRegistry {
 public:
-    static PluginRegistry discover(const std::vector<std::filesystem::path>& search_path,
-                                   const AbiPolicy& policy = {});
+    static PluginRegistry discover(const std::vector<std::filesystem::path>& search_path, const AbiPolicy& policy = {});
 
     // Usable plugins, sorted by kind then name.
     const std::vector<std::shared_ptr<const PluginLibrary>>& plugins() const { return plugins_; }

@@ -4,10 +4,7 @@
 
 namespace cap::host {
 
-SchedulePlugin::SchedulePlugin(std::unique_ptr<PluginInstance> instance)
-    : instance_(std::move(instance)) {
-    api();
-}
+SchedulePlugin::SchedulePlugin(std::unique_ptr<PluginInstance> instance) : instance_(std::move(instance)) { api(); }
 
 void SchedulePlugin::bind(const cap_model_shape& shape, const cap_constraints& constraints) const {
     instance_->call("bind", [&] { return api().bind(instance_->handle(), &shape, &constraints); });

@@ -48,8 +48,7 @@ cap_status* make_host_status(cap_status_code code, const std::string& message) n
         s->base.release = [](cap_status* self) { delete reinterpret_cast<HostStatus*>(self); };
         return &s->base;
     } catch (...) {
-        static cap_status oom = {sizeof(cap_status), CAP_ERROR_OUT_OF_MEMORY, "out of memory",
-                                 [](cap_status*) {}};
+        static cap_status oom = {sizeof(cap_status), CAP_ERROR_OUT_OF_MEMORY, "out of memory", [](cap_status*) {}};
         return &oom;
     }
 }

@@ -12,8 +12,7 @@ namespace cap::host {
 // A failure inside a plugin call; the message names the plugin and the call.
 class PluginError : public std::runtime_error {
 public:
-    PluginError(const std::string& message, int32_t code)
-        : std::runtime_error(message), code_(code) {}
+    PluginError(const std::string& message, int32_t code) : std::runtime_error(message), code_(code) {}
     int32_t code() const noexcept { return code_; }
 
 private:

@@ -64,17 +64,22 @@ train::StepLoss Objective::compute(model::Bert& model, const data::Batch& batch,
         const bool span = task_.head() == model::TaskHead::kSpan;
         double value;
         if (!span) {
-            value = distill(out.logits, teacher_->logits.index_select(0, batch.indices.to(teacher_->logits.device())).to(out.logits.device()),
-                            batch.labels, at::Tensor(), progress, surrogate);
+            value = distill(
+                out.logits,
+                teacher_->logits.index_select(0, batch.indices.to(teacher_->logits.device())).to(out.logits.device()),
+                batch.labels, at::Tensor(), progress, surrogate);
         } else {
             // Start and end separately, averaged as the reference does.
             const int64_t S = out.start_logits.size(1);
             at::Tensor valid = batch.inputs.attention_mask.to(at::kFloat).contiguous();
             at::Tensor half_surrogate = at::zeros({}, out.start_logits.options());
-            const double v_start = distill(out.start_logits, gather_positions(teacher_->start_logits, batch.indices, S).to(out.start_logits.device()),
-                                           batch.start_positions, valid, progress, half_surrogate);
-            const double v_end = distill(out.end_logits, gather_positions(teacher_->end_logits, batch.indices, S).to(out.end_logits.device()),
-                                         batch.end_positions, valid, progress, half_surrogate);
+            const double v_start =
+                distill(out.start_logits,
+                        gather_positions(teacher_->start_logits, batch.indices, S).to(out.start_logits.device()),
+                        batch.start_positions, valid, progress, half_surrogate);
+            const double v_end = distill(
+                out.end_logits, gather_positions(teacher_->end_logits, batch.indices, S).to(out.end_logits.device()),
+                batch.end_positions, valid, progress, half_surrogate);
             surrogate = surrogate + half_surrogate / 2;
             value = (v_start + v_end) / 2;
         }
@@ -85,8 +90,9 @@ train::StepLoss Objective::compute(model::Bert& model, const data::Batch& batch,
     if (contrast) {
         at::Tensor anchors = out.representation.detach().contiguous();
         at::Tensor indices = batch.indices.to(anchors.device()).contiguous();
-        at::Tensor labels = task_.head() == model::TaskHead::kClassification ? batch.labels.to(anchors.device()).contiguous()
-                                                                             : at::Tensor();
+        at::Tensor labels = task_.head() == model::TaskHead::kClassification
+                                ? batch.labels.to(anchors.device()).contiguous()
+                                : at::Tensor();
         DLTensor a_view = cap::to_dl(anchors), i_view = cap::to_dl(indices), l_view{};
         if (labels.defined()) l_view = cap::to_dl(labels);
         for (const auto& m : modules_) {

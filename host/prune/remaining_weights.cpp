@@ -84,9 +84,10 @@ std::vector<std::string> remaining_weights_lines(const RemainingWeights& c) {
     for (const auto& [layer, kt] : per_layer)
         lines.push_back(fmt::format("layer {}: {:.2f}% of {} weights kept;{}", layer,
                                     100.0 * double(kt.first) / double(kt.second), kt.second, text[layer]));
-    lines.push_back(fmt::format("remaining weights (global, as counts_parameters.py): {:.2f}% of {} encoder parameters "
-                                "({} masked weights, {} biases and LayerNorm counted as remaining)",
-                                c.percent(), c.encoder_total(), c.masked_total(), c.unmasked));
+    lines.push_back(
+        fmt::format("remaining weights (global, as counts_parameters.py): {:.2f}% of {} encoder parameters "
+                    "({} masked weights, {} biases and LayerNorm counted as remaining)",
+                    c.percent(), c.encoder_total(), c.masked_total(), c.unmasked));
     return lines;
 }
 

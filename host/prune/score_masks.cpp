@@ -109,8 +109,10 @@ void ScoreMasks::finish_gradients(const cap_schedule_point& point, const cap_pro
     }
     for (size_t i = 0; i < regularizer_grads_.size(); ++i) {
         at::Tensor& g = slots[i].scores.mutable_grad();
-        if (g.defined()) g.add_(regularizer_grads_[i]);
-        else g = regularizer_grads_[i].clone();
+        if (g.defined())
+            g.add_(regularizer_grads_[i]);
+        else
+            g = regularizer_grads_[i].clone();
     }
 }
 

@@ -58,19 +58,21 @@ private:
 
 // Refuses masks that are not 0/1, of the wrong shape, or that bring a pruned unit back.
 void check_masks(const at::Tensor& before, const at::Tensor& after, const char* what) {
-    if (!after.sizes().equals(before.sizes())) throw std::runtime_error(std::string("criterion returned a ") + what + " mask of the wrong shape");
+    if (!after.sizes().equals(before.sizes()))
+        throw std::runtime_error(std::string("criterion returned a ") + what + " mask of the wrong shape");
     if (!((after == 0) | (after == 1)).all().item<bool>())
         throw std::runtime_error(std::string("criterion returned a ") + what + " mask with values other than 0 and 1");
     if (((before == 0) & (after != 0)).any().item<bool>())
-        throw std::runtime_error(std::string("criterion brought pruned ") + what + " back (units pruned before stay pruned)");
+        throw std::runtime_error(std::string("criterion brought pruned ") + what +
+                                 " back (units pruned before stay pruned)");
 }
 
 }  // namespace
 
 SelectionResult select_structured(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,
-                                  const Objective& objective, const StructuredMasks& current, const cap_selection& selection,
-                                  const ImportancePass& pass, const cap_exec_context& context,
-                                  const cap_progress& progress) {
+                                  const Objective& objective, const StructuredMasks& current,
+                                  const cap_selection& selection, const ImportancePass& pass,
+                                  const cap_exec_context& context, const cap_progress& progress) {
     const auto& info = criterion.info();
     if (info.granularity != CAP_GRANULARITY_STRUCTURED)
         throw std::runtime_error(criterion.instance().label() + " is not a structured criterion");

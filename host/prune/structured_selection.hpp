@@ -21,7 +21,7 @@ struct StructuredMasks {
 };
 
 struct ImportancePass {
-    double subset = 1.0;       // fraction of the training set, its first examples, unshuffled
+    double subset = 1.0;  // fraction of the training set, its first examples, unshuffled
     int64_t batch_size = 16;
     at::Device device = at::kCPU;
 };
@@ -32,8 +32,8 @@ struct SelectionResult {
 };
 
 SelectionResult select_structured(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,
-                                  const Objective& objective, const StructuredMasks& current, const cap_selection& selection,
-                                  const ImportancePass& pass, const cap_exec_context& context,
-                                  const cap_progress& progress);
+                                  const Objective& objective, const StructuredMasks& current,
+                                  const cap_selection& selection, const ImportancePass& pass,
+                                  const cap_exec_context& context, const cap_progress& progress);
 
 }  // namespace cap::prune

@@ -21,8 +21,10 @@ at::Tensor pad_and_stack(const std::vector<at::Tensor>& parts) {
 }  // namespace
 
 TrainingSetEncoding encode_training_set(model::Bert& model, const data::Task& task, const EncodingRequest& request) {
-    if (request.train_mode) model->train();
-    else model->eval();
+    if (request.train_mode)
+        model->train();
+    else
+        model->eval();
     torch::NoGradGuard no_grad;
     model::ForwardOptions options = request.masks;
     options.representation = request.pooling;

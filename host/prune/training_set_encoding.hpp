@@ -15,11 +15,11 @@ struct TrainingSetEncoding {
     at::Tensor logits;           // classification: [N, C]; undefined unless asked for
     at::Tensor start_logits;     // span: [N, S_max], zero beyond each feature's length
     at::Tensor end_logits;
-    at::Tensor labels;           // classification: [N] int64 gold labels
+    at::Tensor labels;  // classification: [N] int64 gold labels
 };
 
 struct EncodingRequest {
-    model::ForwardOptions masks;          // the model's masks (representation is set from `pooling`)
+    model::ForwardOptions masks;                     // the model's masks (representation is set from `pooling`)
     model::Pooling pooling = model::Pooling::kNone;  // kNone: no representations
     bool logits = false;
     int64_t batch_size = 128;

@@ -56,7 +56,8 @@ std::vector<OptionSpec> task_schema() {
     name.required = true;
     name.default_value.reset();
     name.choices = settings::task_names();
-    auto length = spec("max_seq_length", CAP_OPTION_INT, int64_t{128}, "tokens per input (longer inputs are truncated)");
+    auto length =
+        spec("max_seq_length", CAP_OPTION_INT, int64_t{128}, "tokens per input (longer inputs are truncated)");
     length.min = 8;
     length.max = 4096;
     auto stride = spec("doc_stride", CAP_OPTION_INT, int64_t{128}, "SQuAD: tokens shared by consecutive windows");
@@ -69,7 +70,11 @@ std::vector<OptionSpec> task_schema() {
     eval.min = 0;
     return {name,
             spec("data", CAP_OPTION_STRING, std::string(""), "data folder (train.tsv and dev files, or SQuAD JSON)"),
-            length, stride, query, train, eval};
+            length,
+            stride,
+            query,
+            train,
+            eval};
 }
 
 // [finetune] and the training keys of [prune] (which has no epochs: the schedule says).
@@ -88,28 +93,29 @@ std::vector<OptionSpec> training_schema(const settings::FineTuneSettings& d, con
     std::vector<OptionSpec> out{positive_int("batch_size", d.batch_size, "training examples per step")};
     out.push_back(ranged("epochs", d.epochs, 1e-6, 1e6, epochs_doc));
     for (auto& s : std::vector<OptionSpec>{
-            ranged("learning_rate", d.learning_rate, 0, 10, "AdamW learning rate at the end of warm-up"),
-            ranged("weight_decay", d.weight_decay, 0, 10, "AdamW weight decay (not on biases and LayerNorm)"),
-            ranged("warmup_ratio", d.warmup_ratio, 0, 1, "fraction of steps with a rising learning rate"),
-            [&] {
-                auto w = spec("warmup_steps", CAP_OPTION_INT, d.warmup_steps,
-                              "warm-up in optimizer steps; when > 0 it replaces warmup_ratio");
-                w.min = 0;
-                return w;
-            }(),
-            ranged("max_grad_norm", d.max_grad_norm, 0, 1e6, "gradient clipping norm; 0: none"),
-            ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
-            positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
-            positive_int("log_every", d.log_every, "steps between progress lines"),
-            positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")})
+             ranged("learning_rate", d.learning_rate, 0, 10, "AdamW learning rate at the end of warm-up"),
+             ranged("weight_decay", d.weight_decay, 0, 10, "AdamW weight decay (not on biases and LayerNorm)"),
+             ranged("warmup_ratio", d.warmup_ratio, 0, 1, "fraction of steps with a rising learning rate"),
+             [&] {
+                 auto w = spec("warmup_steps", CAP_OPTION_INT, d.warmup_steps,
+                               "warm-up in optimizer steps; when > 0 it replaces warmup_ratio");
+                 w.min = 0;
+                 return w;
+             }(),
+             ranged("max_grad_norm", d.max_grad_norm, 0, 1e6, "gradient clipping norm; 0: none"),
+             ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
+             positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
+             positive_int("log_every", d.log_every, "steps between progress lines"),
+             positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")})
         out.push_back(std::move(s));
     return out;
 }
 
 std::vector<OptionSpec> prune_schema() {
     const settings::PruneSettings d;
-    auto out = training_schema(d.train, "training epochs with a per-step schedule (cubic); an iterative schedule sets "
-                                        "its own epochs per stage and ignores this");
+    auto out = training_schema(d.train,
+                               "training epochs with a per-step schedule (cubic); an iterative schedule sets "
+                               "its own epochs per stage and ignores this");
     auto ce = spec("ce_weight", CAP_OPTION_FLOAT, d.ce_weight, "weight of cross-entropy (distillation has its own)");
     ce.min = 0;
     auto rep = spec("representation", CAP_OPTION_STRING, d.representation,
@@ -119,7 +125,8 @@ std::vector<OptionSpec> prune_schema() {
                        "fraction of the training set (its first examples) the importance pass reads");
     subset.min = 1e-9;
     subset.max = 1;
-    auto batch = spec("importance_batch_size", CAP_OPTION_INT, d.importance_batch_size, "examples per importance batch");
+    auto batch =
+        spec("importance_batch_size", CAP_OPTION_INT, d.importance_batch_size, "examples per importance batch");
     batch.min = 1;
     out.push_back(ce);
     out.push_back(rep);
@@ -133,8 +140,12 @@ std::vector<OptionSpec> prune_schema() {
 }
 
 void read_training(std::map<std::string, host::OptionValue>& v, settings::FineTuneSettings& f) {
-    auto num = [&](const char* k, double& out) { if (v.count(k)) out = std::get<double>(v[k]); };
-    auto whole = [&](const char* k, int64_t& out) { if (v.count(k)) out = std::get<int64_t>(v[k]); };
+    auto num = [&](const char* k, double& out) {
+        if (v.count(k)) out = std::get<double>(v[k]);
+    };
+    auto whole = [&](const char* k, int64_t& out) {
+        if (v.count(k)) out = std::get<int64_t>(v[k]);
+    };
     whole("batch_size", f.batch_size);
     num("epochs", f.epochs);
     num("learning_rate", f.learning_rate);
@@ -195,7 +206,9 @@ cap_model_shape make_shape(int layers, int heads, int hidden, int intermediate) 
 Node table_or_empty(const Node& root, const std::string& key, std::vector<Diagnostic>& errors) {
     const Entry* e = root.entry(key);
     if (e && e->value.is_table()) return e->value;
-    if (e) errors.push_back({e->key_origin, "'" + key + "' must be a table ([" + key + "]), not a " + e->value.type_name()});
+    if (e)
+        errors.push_back(
+            {e->key_origin, "'" + key + "' must be a table ([" + key + "]), not a " + e->value.type_name()});
     return Node::table(Origin{root.origin.file, 1, 1, ""});
 }
 
@@ -216,8 +229,8 @@ bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::strin
     }
     try {
         const auto config = hf::BertConfig::load(folder / "config.json");
-        for (int64_t v : {config.num_hidden_layers, config.num_attention_heads, config.hidden_size,
-                          config.intermediate_size})
+        for (int64_t v :
+             {config.num_hidden_layers, config.num_attention_heads, config.hidden_size, config.intermediate_size})
             if (v > INT32_MAX) throw std::runtime_error((folder / "config.json").string() + ": sizes beyond 2^31");
         shape = model_shape(config);
     } catch (const std::exception& e) {
@@ -269,8 +282,7 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
             if (folder) m.teacher_folder = *folder;
             if (folder && m.shape.hidden_size && teacher_shape.hidden_size != m.shape.hidden_size)
                 errors.push_back({origin, "model.teacher has hidden size " + std::to_string(teacher_shape.hidden_size) +
-                                              " but the pre-trained model has " +
-                                              std::to_string(m.shape.hidden_size) +
+                                              " but the pre-trained model has " + std::to_string(m.shape.hidden_size) +
                                               " (contrastive banks compare their representations)"});
         }
     }
@@ -296,18 +308,22 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                 else if (c.data = resolve_folder(data, data_origin); !fs::is_directory(c.data, ec))
                     errors.push_back({data_origin, "task.data: no such folder: " + c.data.string()});
                 if (hf::is_builtin_model(t.model.pretrained))
-                    errors.push_back({origin_of(task, "name"), "task " + c.name + " tokenizes text, and built-in models have "
-                                                               "no vocabulary: use a Hugging Face folder as model.pretrained"});
+                    errors.push_back(
+                        {origin_of(task, "name"), "task " + c.name +
+                                                      " tokenizes text, and built-in models have "
+                                                      "no vocabulary: use a Hugging Face folder as model.pretrained"});
                 else if (!t.model.folder.empty() && !fs::exists(t.model.folder / "vocab.txt", ec))
-                    errors.push_back({origin_of(model, "pretrained"), "model.pretrained has no vocab.txt, which task " +
-                                                                          c.name + " needs"});
+                    errors.push_back({origin_of(model, "pretrained"),
+                                      "model.pretrained has no vocab.txt, which task " + c.name + " needs"});
             }
             t.task = c;
         }
     }
     if (root.find("finetune")) {
         const Node table = table_or_empty(root, "finetune", errors);
-        auto v = check_table(table, training_schema(settings::FineTuneSettings{}, "training epochs (fractions allowed)"), "", "[finetune]", {}, errors);
+        auto v =
+            check_table(table, training_schema(settings::FineTuneSettings{}, "training epochs (fractions allowed)"), "",
+                        "[finetune]", {}, errors);
         read_training(v, t.finetune);
     }
     if (root.find("prune")) {

@@ -12,29 +12,29 @@
 
 #include "cap/abi.h"
 #include "hf/bert_config.hpp"
-#include "settings/task.hpp"
 #include "plugin/option_schema.hpp"
 #include "recipe/node.hpp"
+#include "settings/task.hpp"
 #include "settings/training.hpp"
 
 namespace cap::recipe {
 
 struct ModelSpec {
-    std::string pretrained;          // as written
-    std::filesystem::path folder;    // resolved Hugging Face folder (a cache snapshot for a model
-                                     // id); empty for builtin models
-    std::string teacher;             // as written; empty when the recipe names none
+    std::string pretrained;        // as written
+    std::filesystem::path folder;  // resolved Hugging Face folder (a cache snapshot for a model
+                                   // id); empty for builtin models
+    std::string teacher;           // as written; empty when the recipe names none
     std::filesystem::path teacher_folder;
     cap_model_shape shape{};
 };
 
 struct HostTables {
     std::string run_name;
-    std::string method;                     // report label; empty: derived from the plugins
+    std::string method;  // report label; empty: derived from the plugins
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
-    std::optional<settings::TaskConfig> task;   // absent: the run trains nothing
+    std::optional<settings::TaskConfig> task;  // absent: the run trains nothing
     settings::FineTuneSettings finetune;
     settings::PruneSettings prune;
 };

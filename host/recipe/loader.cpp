@@ -43,8 +43,8 @@ Node convert(const toml::node& n, const std::string& file, std::vector<Diagnosti
         case toml::node_type::table:
             out.type = Node::Type::Table;
             for (const auto& [key, value] : *n.as_table())
-                out.entries.push_back(Entry{std::string(key.str()), origin_of(key.source(), file),
-                                            convert(value, file, errors)});
+                out.entries.push_back(
+                    Entry{std::string(key.str()), origin_of(key.source(), file), convert(value, file, errors)});
             break;
         default:
             errors.push_back({out.origin, "dates and times are not recipe values"});
@@ -63,8 +63,7 @@ Node parse(const std::string& text, const std::string& file) {
         if (!errors.empty()) throw RecipeErrors(errors);
         return root;
     } catch (const toml::parse_error& e) {
-        throw RecipeErrors({{origin_of(e.source(), file),
-                             "invalid TOML: " + std::string(e.description())}});
+        throw RecipeErrors({{origin_of(e.source(), file), "invalid TOML: " + std::string(e.description())}});
     }
 }
 
@@ -79,8 +78,8 @@ std::vector<std::pair<std::string, Origin>> string_list(const Node& node, const 
             if (item.type == Node::Type::String)
                 out.emplace_back(item.string, item.origin);
             else
-                errors.push_back({item.origin, std::string("'") + key + "' entries must be strings, not " +
-                                                   item.type_name()});
+                errors.push_back(
+                    {item.origin, std::string("'") + key + "' entries must be strings, not " + item.type_name()});
         }
     } else {
         errors.push_back({node.origin, std::string("'") + key + "' must be a string or an array of strings, not " +

@@ -15,9 +15,9 @@
 namespace cap::recipe {
 
 struct LoadedRecipe {
-    std::filesystem::path file;                 // as the user named it
+    std::filesystem::path file;  // as the user named it
     Node root;
-    std::vector<std::filesystem::path> sources; // every file read, includes first
+    std::vector<std::filesystem::path> sources;  // every file read, includes first
 };
 
 // Throws RecipeErrors (every problem found, each with file:line:column).

@@ -126,12 +126,11 @@ std::vector<std::string> split_key_path(const std::string& path) {
     for (char c : path) {
         if (c == '.') {
             flush();
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '_' || c == '-') {
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
             current += c;
         } else {
-            throw std::invalid_argument(std::string("character '") + c + "' is not allowed in key '" +
-                                        path + "' (keys are letters, digits, '_' and '-')");
+            throw std::invalid_argument(std::string("character '") + c + "' is not allowed in key '" + path +
+                                        "' (keys are letters, digits, '_' and '-')");
         }
     }
     flush();

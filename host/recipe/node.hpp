@@ -14,15 +14,15 @@
 namespace cap::recipe {
 
 struct Origin {
-    std::string file;      // recipe file as the user named it (or as an include resolved it)
+    std::string file;  // recipe file as the user named it (or as an include resolved it)
     int line = 0;
     int column = 0;
     std::string argument;  // for command-line overrides: the argument, e.g. "--set run.seed=3"
 
     static Origin command_line(std::string argument) { return {"", 0, 0, std::move(argument)}; }
     bool from_command_line() const { return !argument.empty(); }
-    std::string str() const;                  // "a.toml:3:5" or "command line (--set run.seed=3)"
-    std::filesystem::path base_dir() const;   // relative paths resolve here (cwd for the CLI)
+    std::string str() const;                 // "a.toml:3:5" or "command line (--set run.seed=3)"
+    std::filesystem::path base_dir() const;  // relative paths resolve here (cwd for the CLI)
 };
 
 struct Diagnostic {

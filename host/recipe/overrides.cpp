@@ -41,9 +41,11 @@ void unset_one(Node& root, const std::string& path, const Origin& origin) {
     for (size_t i = 0; i + 1 < keys.size(); ++i) {
         Node* next = table->find(keys[i]);
         walked += (walked.empty() ? "" : ".") + keys[i];
-        if (!next) throw std::invalid_argument("no key '" + walked + "' in the recipe" +
-                                               util::did_you_mean(keys[i], table->keys()));
-        if (!next->is_table()) throw std::invalid_argument("'" + walked + "' is a " + next->type_name() + ", not a table");
+        if (!next)
+            throw std::invalid_argument("no key '" + walked + "' in the recipe" +
+                                        util::did_you_mean(keys[i], table->keys()));
+        if (!next->is_table())
+            throw std::invalid_argument("'" + walked + "' is a " + next->type_name() + ", not a table");
         table = next;
     }
     if (!table->erase(keys.back()))
@@ -65,8 +67,8 @@ void set_one(Node& root, const std::string& assignment, const Origin& origin) {
         Node* next = table->find(keys[i]);
         if (!next) next = &table->set(keys[i], Node::table(origin), origin);
         if (!next->is_table())
-            throw std::invalid_argument("'" + walked + "' is a " + next->type_name() +
-                                        " (" + next->origin.str() + "), not a table");
+            throw std::invalid_argument("'" + walked + "' is a " + next->type_name() + " (" + next->origin.str() +
+                                        "), not a table");
         table = next;
     }
     table->set(keys.back(), std::move(value), origin);

@@ -5,8 +5,8 @@
 #include <tuple>
 
 #include "plugin/backend_plugin.hpp"
-#include "plugin/kind.hpp"
 #include "plugin/criterion_plugin.hpp"
+#include "plugin/kind.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "recipe/schema_check.hpp"
 #include "util/suggest.hpp"
@@ -17,8 +17,8 @@ namespace cap::recipe {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"run",       "model",    "task",        "finetune", "prune",
-                                            "constraints", "backend",   "criterion", "schedule", "contrastive", "distill"};
+const std::vector<std::string> kTopLevel = {"run",     "model",     "task",     "finetune",    "prune",  "constraints",
+                                            "backend", "criterion", "schedule", "contrastive", "distill"};
 
 struct PluginTable {
     std::string section;
@@ -75,8 +75,8 @@ std::optional<PluginUse> resolve_plugin(const PluginTable& t, const host::Plugin
 
 // The backend: an explicit plugin must validate and be available; "auto" takes cuda when the
 // table's keys validate against it and it is available with them, and cpu otherwise.
-std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRegistry& registry,
-                                         std::string& choice, std::vector<Diagnostic>& errors) {
+std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRegistry& registry, std::string& choice,
+                                         std::vector<Diagnostic>& errors) {
     std::string requested = "auto";
     Origin origin = table.origin;
     if (const Node* p = table.find("plugin")) {
@@ -115,13 +115,16 @@ std::optional<PluginUse> resolve_backend(const Node& table, const host::PluginRe
             choice = "auto: cuda";
             return cuda;
         }
-        if (!registry.find(CAP_KIND_BACKEND, "cuda")) reason = "no cuda plugin";
-        else if (!cuda_errors.empty()) reason = "the [backend] keys do not fit it";
+        if (!registry.find(CAP_KIND_BACKEND, "cuda"))
+            reason = "no cuda plugin";
+        else if (!cuda_errors.empty())
+            reason = "the [backend] keys do not fit it";
         choice = "auto: cpu (cuda unavailable: " + reason + ")";
         std::vector<Diagnostic> cpu_errors;
         auto cpu = attempt("cpu", cpu_errors);
         for (auto& d : cpu_errors) {
-            d.message += " (backend \"auto\" chose cpu: cuda " + (reason.empty() ? std::string("unavailable") : reason) + ")";
+            d.message +=
+                " (backend \"auto\" chose cpu: cuda " + (reason.empty() ? std::string("unavailable") : reason) + ")";
             errors.push_back(d);
         }
         return cpu;
@@ -150,8 +153,8 @@ void check_criterion_fits_schedule(const ResolvedRecipe& r, std::vector<Diagnost
         progress.steps_per_epoch = 10;
         progress.total_epochs = 10;
         const bool thresholds = schedule.at(progress).target_kind == CAP_TARGET_THRESHOLD;
-        const std::string names = "criterion '" + criterion_use.plugin->name() + "' and schedule '" +
-                                  schedule_use->plugin->name() + "'";
+        const std::string names =
+            "criterion '" + criterion_use.plugin->name() + "' and schedule '" + schedule_use->plugin->name() + "'";
         if (criterion.score_based() && schedule.num_stages() > 0)
             errors.push_back({schedule_use->origin, names + " do not fit: the criterion is score-based and needs a "
                                                             "per-step threshold, the schedule prunes in stages"});
@@ -174,7 +177,8 @@ void absolutize_paths(ResolvedRecipe& r) {
         if (!r.model.folder.empty()) set(model->find("pretrained"), r.model.folder.string());
         if (!r.model.teacher_folder.empty()) set(model->find("teacher"), r.model.teacher_folder.string());
     }
-    if (Node* task = table("task"); task && r.task && !r.task->data.empty()) set(task->find("data"), r.task->data.string());
+    if (Node* task = table("task"); task && r.task && !r.task->data.empty())
+        set(task->find("data"), r.task->data.string());
     for (const PluginUse* use : r.plugin_uses()) {
         Node* node = &r.tree;
         size_t start = 0;
@@ -187,7 +191,8 @@ void absolutize_paths(ResolvedRecipe& r) {
         }
         if (!node) continue;
         for (const auto& spec : use->plugin->options())
-            if (spec.path && use->values.count(spec.name)) set(node->find(spec.name), std::get<std::string>(use->values.at(spec.name)));
+            if (spec.path && use->values.count(spec.name))
+                set(node->find(spec.name), std::get<std::string>(use->values.at(spec.name)));
     }
 }
 
@@ -225,7 +230,7 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
                      {"max_query_length", task->max_query_length},
                      {"max_train_examples", task->max_train_examples},
                      {"max_eval_examples", task->max_eval_examples}};
-    j["finetune"] = {{"batch_size", finetune.batch_size},     {"epochs", finetune.epochs},
+    j["finetune"] = {{"batch_size", finetune.batch_size},       {"epochs", finetune.epochs},
                      {"learning_rate", finetune.learning_rate}, {"weight_decay", finetune.weight_decay},
                      {"warmup_ratio", finetune.warmup_ratio},   {"max_grad_norm", finetune.max_grad_norm},
                      {"adam_epsilon", finetune.adam_epsilon},   {"eval_batch_size", finetune.eval_batch_size}};
@@ -245,14 +250,14 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
     auto plugin_json = [](const PluginUse& use) {
         nlohmann::ordered_json p;
         p["plugin"] = use.plugin->name();
-        for (const auto& [k, v] : use.values)
-            std::visit([&](const auto& x) { p[k] = x; }, v);
+        for (const auto& [k, v] : use.values) std::visit([&](const auto& x) { p[k] = x; }, v);
         return p;
     };
     j["backend"] = plugin_json(backend);
     if (criterion) j["criterion"] = plugin_json(*criterion);
     if (schedule) j["schedule"] = plugin_json(*schedule);
-    for (const auto& c : contrastive) j["contrastive"][c.section.substr(std::string("contrastive.").size())] = plugin_json(c);
+    for (const auto& c : contrastive)
+        j["contrastive"][c.section.substr(std::string("contrastive.").size())] = plugin_json(c);
     if (distill) j["distill"] = plugin_json(*distill);
     return j;
 }
@@ -267,9 +272,10 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
 
     for (const auto& e : root.entries)
         if (std::find(kTopLevel.begin(), kTopLevel.end(), e.key) == kTopLevel.end())
-            errors.push_back({e.key_origin, e.key == "sweep" ? std::string("this recipe declares a sweep: run it with `cap sweep`")
-                                                             : "unknown recipe table or key '" + e.key + "'" +
-                                                util::did_you_mean(e.key, kTopLevel)});
+            errors.push_back({e.key_origin, e.key == "sweep"
+                                                ? std::string("this recipe declares a sweep: run it with `cap sweep`")
+                                                : "unknown recipe table or key '" + e.key + "'" +
+                                                      util::did_you_mean(e.key, kTopLevel)});
 
     HostTables host = check_host_tables(root, r.file.stem().string(), errors);
     r.run_name = host.run_name;
@@ -299,12 +305,11 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
         const Node modules = table_or_empty(root, "contrastive", errors);
         for (const auto& m : modules.entries) {
             if (!m.value.is_table()) {
-                errors.push_back({m.key_origin, "contrastive." + m.key + " must be a table ([contrastive." +
-                                                    m.key + "]), not a " + m.value.type_name()});
+                errors.push_back({m.key_origin, "contrastive." + m.key + " must be a table ([contrastive." + m.key +
+                                                    "]), not a " + m.value.type_name()});
                 continue;
             }
-            if (auto use = resolve_plugin({"contrastive." + m.key, CAP_KIND_CONTRASTIVE, &m.value,
-                                           m.key_origin, m.key},
+            if (auto use = resolve_plugin({"contrastive." + m.key, CAP_KIND_CONTRASTIVE, &m.value, m.key_origin, m.key},
                                           registry, errors))
                 r.contrastive.push_back(std::move(*use));
         }
@@ -316,9 +321,10 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
             host::SchedulePlugin schedule(r.instantiate(*r.schedule));
             schedule.bind(r.model.shape, r.constraints);
         } catch (const std::exception& e) {
-            errors.push_back({r.schedule->origin, std::string("schedule does not fit model ") + r.model.pretrained +
-                                                      " with min_heads_per_layer = " +
-                                                      std::to_string(r.constraints.min_heads_per_layer) + ": " + e.what()});
+            errors.push_back({r.schedule->origin,
+                              std::string("schedule does not fit model ") + r.model.pretrained +
+                                  " with min_heads_per_layer = " + std::to_string(r.constraints.min_heads_per_layer) +
+                                  ": " + e.what()});
         }
     }
     if (r.criterion && errors.empty()) check_criterion_fits_schedule(r, errors);
@@ -334,8 +340,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     return r;
 }
 
-ResolvedRecipe resolve_recipe(const fs::path& file, const Overrides& overrides,
-                              const host::PluginRegistry& registry) {
+ResolvedRecipe resolve_recipe(const fs::path& file, const Overrides& overrides, const host::PluginRegistry& registry) {
     LoadedRecipe loaded = load_recipe(file);
     apply_overrides(loaded.root, overrides);
     return resolve_tree(std::move(loaded), registry);

@@ -36,15 +36,15 @@ struct PluginUse {
     std::string section;  // "criterion", "contrastive.prc", ...
     std::shared_ptr<const host::PluginLibrary> plugin;
     host::OptionValues values;
-    Origin origin;        // where the table (or its plugin key) was written
+    Origin origin;  // where the table (or its plugin key) was written
 };
 
 struct ResolvedRecipe {
     std::filesystem::path file;
     std::vector<std::filesystem::path> sources;
-    Node tree;                        // after includes and overrides
+    Node tree;  // after includes and overrides
     std::string run_name;
-    std::string method;               // [run] method: the report's row label (empty: from the plugins)
+    std::string method;  // [run] method: the report's row label (empty: from the plugins)
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
@@ -52,7 +52,7 @@ struct ResolvedRecipe {
     settings::FineTuneSettings finetune;
     settings::PruneSettings prune;
     PluginUse backend;
-    std::string backend_choice;       // why this backend ("auto: cuda unavailable (...)")
+    std::string backend_choice;  // why this backend ("auto: cuda unavailable (...)")
     std::optional<PluginUse> criterion, schedule, distill;
     std::vector<PluginUse> contrastive;
 

@@ -22,11 +22,11 @@ std::string range_error(const std::string& key, const std::string& shown, const 
 }
 
 // Converts one value; returns false (and records why) when it does not fit the spec.
-bool convert_value(const std::string& key, const Node& node, const OptionSpec& spec,
-                   OptionValue& out, std::vector<Diagnostic>& errors) {
+bool convert_value(const std::string& key, const Node& node, const OptionSpec& spec, OptionValue& out,
+                   std::vector<Diagnostic>& errors) {
     auto wrong_type = [&](const char* expected) {
-        errors.push_back({node.origin, key + " must be " + expected + ", not " + node.type_name() +
-                                           " (" + spec.doc + ")"});
+        errors.push_back(
+            {node.origin, key + " must be " + expected + ", not " + node.type_name() + " (" + spec.doc + ")"});
         return false;
     };
     switch (spec.type) {
@@ -55,8 +55,7 @@ bool convert_value(const std::string& key, const Node& node, const OptionSpec& s
         case CAP_OPTION_STRING: {
             if (node.type != Node::Type::String) return wrong_type("a string");
             std::string v = node.string;
-            if (!spec.choices.empty() &&
-                std::find(spec.choices.begin(), spec.choices.end(), v) == spec.choices.end()) {
+            if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), v) == spec.choices.end()) {
                 std::string all;
                 for (const auto& c : spec.choices) all += (all.empty() ? "" : ", ") + c;
                 errors.push_back({node.origin, key + " = \"" + v + "\" is not one of: " + all +
@@ -104,9 +103,8 @@ bool convert_value(const std::string& key, const Node& node, const OptionSpec& s
 
 }  // namespace
 
-host::OptionValues check_table(const Node& table, const std::vector<OptionSpec>& schema,
-                               const std::string& owner, const std::string& table_name,
-                               const std::vector<std::string>& reserved,
+host::OptionValues check_table(const Node& table, const std::vector<OptionSpec>& schema, const std::string& owner,
+                               const std::string& table_name, const std::vector<std::string>& reserved,
                                std::vector<Diagnostic>& errors) {
     host::OptionValues values;
     std::vector<std::string> names;

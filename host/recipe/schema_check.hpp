@@ -15,9 +15,8 @@ namespace cap::recipe {
 // problems go to `errors`. `owner` names the schema's owner in messages ("criterion plugin
 // 'random'"; empty for the host's own tables); `table_name` is how the recipe spells the table
 // ("[criterion]").
-host::OptionValues check_table(const Node& table, const std::vector<host::OptionSpec>& schema,
-                               const std::string& owner, const std::string& table_name,
-                               const std::vector<std::string>& reserved,
+host::OptionValues check_table(const Node& table, const std::vector<host::OptionSpec>& schema, const std::string& owner,
+                               const std::string& table_name, const std::vector<std::string>& reserved,
                                std::vector<Diagnostic>& errors);
 
 }  // namespace cap::recipe

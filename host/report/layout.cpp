@@ -42,8 +42,10 @@ std::vector<double> numbers(const Node& t, const char* key, std::vector<Diagnost
         return out;
     }
     for (const auto& item : v->items) {
-        if (!item.is_number()) errors.push_back({item.origin, std::string("'") + key + "' entries must be numbers"});
-        else out.push_back(item.type == Node::Type::Int ? double(item.integer) : item.floating);
+        if (!item.is_number())
+            errors.push_back({item.origin, std::string("'") + key + "' entries must be numbers"});
+        else
+            out.push_back(item.type == Node::Type::Int ? double(item.integer) : item.floating);
     }
     return out;
 }
@@ -62,8 +64,8 @@ const std::vector<Node>* tables(const Node& root, const char* key, std::vector<D
 
 std::string task_header(const std::string& task, const std::string& metric) {
     static const std::vector<std::pair<std::string, std::string>> names = {
-        {"sst2", "SST-2"}, {"mnli", "MNLI"}, {"qqp", "QQP"}, {"squad", "SQuAD"}, {"qnli", "QNLI"},
-        {"rte", "RTE"}, {"mrpc", "MRPC"}, {"wnli", "WNLI"}, {"synthetic", "synthetic"}};
+        {"sst2", "SST-2"}, {"mnli", "MNLI"}, {"qqp", "QQP"},   {"squad", "SQuAD"},        {"qnli", "QNLI"},
+        {"rte", "RTE"},    {"mrpc", "MRPC"}, {"wnli", "WNLI"}, {"synthetic", "synthetic"}};
     std::string t = task;
     for (const auto& [k, v] : names)
         if (k == task) t = v;
@@ -92,13 +94,16 @@ Layout load_layout(const std::filesystem::path& file) {
     std::vector<Diagnostic> errors;
     Layout l;
     l.file = file;
-    check_keys(root, {"title", "note", "levels", "published_columns", "column", "row", "published"}, "a layout file", errors);
+    check_keys(root, {"title", "note", "levels", "published_columns", "column", "row", "published"}, "a layout file",
+               errors);
     l.title = text(root, "title", false, errors);
     l.note = text(root, "note", false, errors);
     l.levels = numbers(root, "levels", errors);
-    if (l.levels.empty()) errors.push_back({root.origin, "a layout needs 'levels' (remaining weights in %, one block each)"});
+    if (l.levels.empty())
+        errors.push_back({root.origin, "a layout needs 'levels' (remaining weights in %, one block each)"});
     for (double v : l.levels)
-        if (v <= 0 || v > 100) errors.push_back({root.find("levels")->origin, "levels are remaining weights in %: (0, 100]"});
+        if (v <= 0 || v > 100)
+            errors.push_back({root.find("levels")->origin, "levels are remaining weights in %: (0, 100]"});
 
     std::set<std::string> tasks, methods;
     if (auto* cols = tables(root, "column", errors))
@@ -110,10 +115,13 @@ Layout load_layout(const std::filesystem::path& file) {
             col.header = text(c, "header", false, errors);
             if (const Node* m = c.find("metrics"); m && m->type == Node::Type::Array)
                 for (const auto& item : m->items) {
-                    if (item.type == Node::Type::String) col.metrics.push_back(item.string);
-                    else errors.push_back({item.origin, "metrics are names (strings), e.g. \"accuracy\""});
+                    if (item.type == Node::Type::String)
+                        col.metrics.push_back(item.string);
+                    else
+                        errors.push_back({item.origin, "metrics are names (strings), e.g. \"accuracy\""});
                 }
-            if (col.metrics.empty()) errors.push_back({c.origin, "a column needs 'metrics' (e.g. [\"accuracy\", \"f1\"])"});
+            if (col.metrics.empty())
+                errors.push_back({c.origin, "a column needs 'metrics' (e.g. [\"accuracy\", \"f1\"])"});
             if (col.header.empty() && !col.metrics.empty()) {
                 std::string m;
                 for (const auto& x : col.metrics) m += (m.empty() ? "" : "/") + x;
@@ -133,7 +141,8 @@ Layout load_layout(const std::filesystem::path& file) {
             if (!from.empty() && from != "teacher")
                 errors.push_back({r.find("from")->origin, "from = \"" + from + "\": the only source is \"teacher\""});
             row.from_teacher = from == "teacher";
-            if (!methods.insert(row.method).second) errors.push_back({r.origin, "two rows for method '" + row.method + "'"});
+            if (!methods.insert(row.method).second)
+                errors.push_back({r.origin, "two rows for method '" + row.method + "'"});
             l.rows.push_back(std::move(row));
         }
     if (l.rows.empty()) errors.push_back({root.origin, "a layout needs at least one [[row]]"});
@@ -147,25 +156,31 @@ Layout load_layout(const std::filesystem::path& file) {
             pub.source = text(p, "source", true, errors);
             pub.values = numbers(p, "values", errors);
             if (const Node* lv = p.find("level")) {
-                if (!lv->is_number()) errors.push_back({lv->origin, "'level' must be a number (remaining weights in %)"});
-                else pub.level = lv->type == Node::Type::Int ? double(lv->integer) : lv->floating;
+                if (!lv->is_number())
+                    errors.push_back({lv->origin, "'level' must be a number (remaining weights in %)"});
+                else
+                    pub.level = lv->type == Node::Type::Int ? double(lv->integer) : lv->floating;
                 if (pub.level && std::find(l.levels.begin(), l.levels.end(), *pub.level) == l.levels.end())
                     errors.push_back({lv->origin, "level " + std::to_string(*pub.level) + " is not one of 'levels'"});
             }
             if (!pub.method.empty() && !methods.count(pub.method))
                 errors.push_back({p.origin, "no [[row]] has method '" + pub.method + "'"});
-            auto col = std::find_if(l.columns.begin(), l.columns.end(), [&](const Column& c) { return c.task == pub.task; });
+            auto col =
+                std::find_if(l.columns.begin(), l.columns.end(), [&](const Column& c) { return c.task == pub.task; });
             if (!pub.task.empty() && col == l.columns.end())
                 errors.push_back({p.origin, "no [[column]] has task '" + pub.task + "'"});
             else if (col != l.columns.end() && pub.values.size() != col->metrics.size())
                 errors.push_back({p.origin, "'values' has " + std::to_string(pub.values.size()) + " numbers; column '" +
-                                                pub.task + "' has " + std::to_string(col->metrics.size()) + " metrics"});
+                                                pub.task + "' has " + std::to_string(col->metrics.size()) +
+                                                " metrics"});
             l.published.push_back(std::move(pub));
         }
     l.published_columns = !l.published.empty();
     if (const Node* pc = root.find("published_columns")) {
-        if (pc->type != Node::Type::Bool) errors.push_back({pc->origin, "'published_columns' must be true or false"});
-        else l.published_columns = pc->boolean;
+        if (pc->type != Node::Type::Bool)
+            errors.push_back({pc->origin, "'published_columns' must be true or false"});
+        else
+            l.published_columns = pc->boolean;
     }
     if (!errors.empty()) throw recipe::RecipeErrors(errors);
     return l;

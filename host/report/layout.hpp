@@ -46,7 +46,7 @@ struct Row {
 
 struct Published {
     std::string method, task;
-    std::optional<double> level;   // none: every level (a dense row)
+    std::optional<double> level;  // none: every level (a dense row)
     std::vector<double> values;
     std::string source;
 };
@@ -58,7 +58,7 @@ struct Layout {
     std::vector<Row> rows;
     std::vector<Published> published;
     bool published_columns = false;
-    std::filesystem::path file;    // empty: derived from the runs
+    std::filesystem::path file;  // empty: derived from the runs
 };
 
 // Throws recipe::RecipeErrors naming file:line for every problem.

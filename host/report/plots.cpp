@@ -48,9 +48,9 @@ bool have_gnuplot() {
 }
 
 struct Plot {
-    std::string name;    // file stem
-    std::string body;    // gnuplot commands after the terminal is set (the plot itself)
-    std::string data;    // NAME.dat
+    std::string name;  // file stem
+    std::string body;  // gnuplot commands after the terminal is set (the plot itself)
+    std::string data;  // NAME.dat
     int width = 800, height = 500;
 };
 
@@ -80,8 +80,11 @@ void draw(const Plot& plot, const fs::path& dir, bool gnuplot, PlotOutcome& out)
             fs::remove(tmp, ec);
         }
     }
-    if (rc != 0) out.warnings.push_back("gnuplot failed on " + (dir / (plot.name + ".gp")).string() + " (see " + plot.name + ".log)");
-    else fs::remove(dir / (plot.name + ".log"), ec);
+    if (rc != 0)
+        out.warnings.push_back("gnuplot failed on " + (dir / (plot.name + ".gp")).string() + " (see " + plot.name +
+                               ".log)");
+    else
+        fs::remove(dir / (plot.name + ".log"), ec);
 }
 
 std::string metric_for(const Layout& layout, const std::vector<RunResult>& runs, const std::string& task) {
@@ -93,7 +96,8 @@ std::string metric_for(const Layout& layout, const std::vector<RunResult>& runs,
 }
 
 // One series per method: every finished run's levels, sorted by remaining weights.
-void metric_plots(const std::vector<RunResult>& runs, const Layout& layout, const fs::path& dir, bool gnuplot, PlotOutcome& out) {
+void metric_plots(const std::vector<RunResult>& runs, const Layout& layout, const fs::path& dir, bool gnuplot,
+                  PlotOutcome& out) {
     std::vector<std::string> tasks;
     for (const auto& r : runs)
         if (r.finished && std::find(tasks.begin(), tasks.end(), r.task) == tasks.end()) tasks.push_back(r.task);
@@ -134,10 +138,12 @@ void metric_plots(const std::vector<RunResult>& runs, const Layout& layout, cons
                 break;
             }
         body << "set title " << gq(task + ": " + metric + " against remaining weights") << "\n";
-        body << "set xlabel 'remaining weights (%), log scale; sparser to the right'\nset ylabel " << gq(metric) << "\n";
+        body << "set xlabel 'remaining weights (%), log scale; sparser to the right'\nset ylabel " << gq(metric)
+             << "\n";
         // Dense on the left, sparser to the right: the range is written high to low.
         body << "set logscale x\nset xrange [100:" << num(sparsest / 1.5) << "]\n";
-        body << "set xtics (" << "'100' 100, '50' 50, '30' 30, '20' 20, '10' 10, '5' 5, '3' 3, '2' 2, '1' 1, '0.5' 0.5)\n";
+        body << "set xtics ("
+             << "'100' 100, '50' 50, '30' 30, '20' 20, '10' 10, '5' 5, '3' 3, '2' 2, '1' 1, '0.5' 0.5)\n";
         body << "set grid\nset key outside right top\n";
         body << "plot ";
         for (size_t i = 0; i < clauses.size(); ++i) body << (i ? ", \\\n     " : "") << clauses[i];
@@ -194,8 +200,8 @@ Plot heat_map(const std::string& name, const std::string& title, const std::vect
     body << "set title " << gq(title) << "\n";
     body << "set xlabel ''\nset ylabel 'layer'\nset cblabel " << gq(unit) << "\n";
     body << "set cbrange [0:" << num(max) << "]\nset palette defined (0 'white', 1 '#2166ac')\n";
-    body << "set xrange [-0.5:" << num(double(column_labels.size()) - 0.5) << "]\nset yrange [-0.5:"
-         << num(double(values.size()) - 0.5) << "]\n";
+    body << "set xrange [-0.5:" << num(double(column_labels.size()) - 0.5)
+         << "]\nset yrange [-0.5:" << num(double(values.size()) - 0.5) << "]\n";
     body << "set xtics (";
     for (size_t c = 0; c < column_labels.size(); ++c) {
         std::string label;  // tic labels are printf formats: a literal % is written %%
@@ -223,11 +229,11 @@ void kept_plots(const RunResult& r, const fs::path& dir, bool gnuplot, PlotOutco
             heads[l].push_back(l < k.heads.size() ? double(k.heads[l]) : 0.0);
             ffn[l].push_back(l < k.ffn.size() ? double(k.ffn[l]) : 0.0);
         }
-    draw(heat_map("kept-heads-" + safe_name(r.name), r.name + ": attention heads kept per layer after each stage", stages,
-                  heads, double(r.kept[0].heads_per_layer), "heads kept", "%.0f"),
+    draw(heat_map("kept-heads-" + safe_name(r.name), r.name + ": attention heads kept per layer after each stage",
+                  stages, heads, double(r.kept[0].heads_per_layer), "heads kept", "%.0f"),
          dir, gnuplot, out);
-    draw(heat_map("kept-ffn-" + safe_name(r.name), r.name + ": FFN neurons kept per layer after each stage", stages, ffn,
-                  double(r.kept[0].ffn_per_layer), "neurons kept", "%.0f"),
+    draw(heat_map("kept-ffn-" + safe_name(r.name), r.name + ": FFN neurons kept per layer after each stage", stages,
+                  ffn, double(r.kept[0].ffn_per_layer), "neurons kept", "%.0f"),
          dir, gnuplot, out);
 }
 

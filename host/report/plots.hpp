@@ -16,8 +16,8 @@
 namespace cap::report {
 
 struct PlotOutcome {
-    std::vector<std::filesystem::path> files;   // every .png and .svg written
-    std::vector<std::string> warnings;          // plots not drawn, and why
+    std::vector<std::filesystem::path> files;  // every .png and .svg written
+    std::vector<std::string> warnings;         // plots not drawn, and why
 };
 
 // Writes the data and scripts into `dir` and runs gnuplot on each (the program named by

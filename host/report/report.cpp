@@ -48,8 +48,8 @@ ReportOutcome write_report(const ReportRequest& request) {
             if (!runs.back().finished)
                 out.warnings.push_back(dir.string() + ": unfinished (no summary.json); shown as missing");
             if (runs.back().unreadable_lines)
-                out.warnings.push_back(dir.string() + "/metrics.jsonl: " + std::to_string(runs.back().unreadable_lines) +
-                                       " unreadable line(s) skipped");
+                out.warnings.push_back(dir.string() + "/metrics.jsonl: " +
+                                       std::to_string(runs.back().unreadable_lines) + " unreadable line(s) skipped");
         }
         note_unstarted_runs(path, dirs, out.warnings);
     }

@@ -15,7 +15,7 @@ struct ReportRequest {
 
 struct ReportOutcome {
     std::vector<std::filesystem::path> files;
-    std::vector<std::string> warnings;            // unfinished or absent runs, plots not drawn
+    std::vector<std::string> warnings;  // unfinished or absent runs, plots not drawn
 };
 
 // Throws recipe::RecipeErrors for a bad layout, std::runtime_error for an unreadable run.

@@ -34,10 +34,23 @@ json read_json(const fs::path& file) {
 }
 
 // Keys of an event that describe it rather than measure the model.
-const std::set<std::string> kNotMetrics = {
-    "event", "stage", "step", "epoch", "target_sparsity", "heads_kept", "ffn_neurons_kept", "seconds",
-    "bank_bytes", "threshold", "remaining_weights", "masked_weights_kept", "masked_weights", "model",
-    "parameters", "learning_rate", "examples_per_second"};
+const std::set<std::string> kNotMetrics = {"event",
+                                           "stage",
+                                           "step",
+                                           "epoch",
+                                           "target_sparsity",
+                                           "heads_kept",
+                                           "ffn_neurons_kept",
+                                           "seconds",
+                                           "bank_bytes",
+                                           "threshold",
+                                           "remaining_weights",
+                                           "masked_weights_kept",
+                                           "masked_weights",
+                                           "model",
+                                           "parameters",
+                                           "learning_rate",
+                                           "examples_per_second"};
 
 std::map<std::string, double> numbers(const json& event, const std::set<std::string>& skip) {
     std::map<std::string, double> out;
@@ -82,7 +95,8 @@ void read_kept_units(const fs::path& file, const json& stages, RunResult& r) {
             const int64_t layers = e.shape[0], per_layer = e.shape[1];
             std::vector<int64_t> counts(static_cast<size_t>(layers), 0);
             for (int64_t l = 0; l < layers; ++l)
-                for (int64_t u = 0; u < per_layer; ++u) counts[l] += values[static_cast<size_t>(l * per_layer + u)] > 0.5f;
+                for (int64_t u = 0; u < per_layer; ++u)
+                    counts[l] += values[static_cast<size_t>(l * per_layer + u)] > 0.5f;
             const std::string kind = e.name.substr(std::string(prefix).size());
             if (kind == "heads") {
                 k.heads = counts;
@@ -132,7 +146,8 @@ RunResult read_run(const fs::path& dir) {
     if (r.method.empty()) {
         std::vector<std::string> ids;
         if (resolved.contains("contrastive"))
-            for (auto it = resolved["contrastive"].begin(); it != resolved["contrastive"].end(); ++it) ids.push_back(it.key());
+            for (auto it = resolved["contrastive"].begin(); it != resolved["contrastive"].end(); ++it)
+                ids.push_back(it.key());
         std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
             auto rank = [](const std::string& s) { return s == "prc" ? 0 : s == "snc" ? 1 : s == "fic" ? 2 : 3; };
             return rank(a) != rank(b) ? rank(a) < rank(b) : a < b;
@@ -152,7 +167,8 @@ RunResult read_run(const fs::path& dir) {
     if (summary.contains("stages")) {
         r.structured = true;
         for (const auto& s : summary["stages"])
-            r.levels.push_back({100.0 * (1.0 - s.value("target_sparsity", 0.0)), s.value("stage", ""), numbers(s, kNotMetrics)});
+            r.levels.push_back(
+                {100.0 * (1.0 - s.value("target_sparsity", 0.0)), s.value("stage", ""), numbers(s, kNotMetrics)});
         if (fs::exists(dir / "masks.safetensors")) read_kept_units(dir / "masks.safetensors", summary["stages"], r);
     } else if (summary.contains("final") && summary["final"].contains("remaining_weights") &&
                summary["final"]["remaining_weights"].is_number()) {

@@ -14,9 +14,9 @@ namespace cap::report {
 
 // One point of the table: a structured run gives one per pruning stage, an unstructured run one.
 struct LevelResult {
-    double remaining = 0;                 // % of encoder weights remaining (section 3.4 for unstructured
-                                          // runs; 100 - target sparsity of heads and FFN for structured ones)
-    std::string stage;                    // "stage-03", or "final"
+    double remaining = 0;  // % of encoder weights remaining (section 3.4 for unstructured
+                           // runs; 100 - target sparsity of heads and FFN for structured ones)
+    std::string stage;     // "stage-03", or "final"
     std::map<std::string, double> metrics;
 };
 
@@ -25,14 +25,14 @@ struct LossPoint {
     std::map<std::string, double> terms;  // "loss", "ce", "distill", "prc.unsupervised", ...
 };
 
-struct KeptUnits {                        // structured runs: one entry per stage
+struct KeptUnits {  // structured runs: one entry per stage
     double target_sparsity = 0;
-    std::vector<int64_t> heads;           // per layer
-    std::vector<int64_t> ffn;             // per layer
+    std::vector<int64_t> heads;  // per layer
+    std::vector<int64_t> ffn;    // per layer
     int64_t heads_per_layer = 0, ffn_per_layer = 0;
 };
 
-struct MatrixRemaining {                  // unstructured runs: remaining_weights.csv, matrix rows
+struct MatrixRemaining {  // unstructured runs: remaining_weights.csv, matrix rows
     int64_t layer = 0;
     std::string matrix;
     double percent = 0;
@@ -40,18 +40,18 @@ struct MatrixRemaining {                  // unstructured runs: remaining_weight
 
 struct RunResult {
     std::filesystem::path dir;
-    std::string name;                     // [run] name
-    std::string method;                   // [run] method, or named after its plugins
-    std::string task;                     // [task] name
+    std::string name;    // [run] name
+    std::string method;  // [run] method, or named after its plugins
+    std::string task;    // [task] name
     std::string main_metric;
-    bool finished = false;                // summary.json exists
+    bool finished = false;  // summary.json exists
     bool structured = false;
     std::map<std::string, double> teacher;
     std::vector<LevelResult> levels;
-    std::vector<LossPoint> losses;        // pruning steps only (after the last resume)
+    std::vector<LossPoint> losses;  // pruning steps only (after the last resume)
     std::vector<KeptUnits> kept;
     std::vector<MatrixRemaining> matrices;
-    int64_t unreadable_lines = 0;         // metrics.jsonl lines cut short (a kill mid-write): skipped
+    int64_t unreadable_lines = 0;  // metrics.jsonl lines cut short (a kill mid-write): skipped
 };
 
 // Reads a run folder; throws std::runtime_error naming the file when one is unreadable.

@@ -144,11 +144,13 @@ std::string to_markdown(const Table& t) {
                 if (cell.published)
                     for (double v : cell.published->values) pub.push_back(as_written(v));
                 if (cell.published && !cell.ours.empty())
-                    for (size_t i = 0; i < cell.ours.size(); ++i) delta.push_back(signed_fixed(cell.ours[i] - cell.published->values[i]));
+                    for (size_t i = 0; i < cell.ours.size(); ++i)
+                        delta.push_back(signed_fixed(cell.ours[i] - cell.published->values[i]));
                 std::string shown = ours.empty() ? "missing" : joined(ours);
                 if (cell.runs.size() > 1) shown += " (mean of " + std::to_string(cell.runs.size()) + ")";
                 o << " " << shown << " |";
-                if (with_published) o << " " << (pub.empty() ? "unknown" : joined(pub)) << " | " << joined(delta) << " |";
+                if (with_published)
+                    o << " " << (pub.empty() ? "unknown" : joined(pub)) << " | " << joined(delta) << " |";
                 for (size_t i = 0; i < cell.runs.size(); ++i)
                     if (!l.rows[r].from_teacher)
                         notes.push_back("`" + cell.runs[i]->name + "` (" + fixed(cell.remaining[i]) + "% remaining)");
@@ -163,15 +165,15 @@ std::string to_markdown(const Table& t) {
         for (const auto& [run, lv] : t.elsewhere) {
             std::vector<std::string> m;
             for (const auto& [k, v] : lv->metrics) m.push_back(k + " " + fixed(v));
-            o << "- `" << run->name << "` (" << run->method << ", " << run->task << ", " << lv->stage << "): "
-              << fixed(lv->remaining) << "% remaining, " << joined(m, ", ") << "\n";
+            o << "- `" << run->name << "` (" << run->method << ", " << run->task << ", " << lv->stage
+              << "): " << fixed(lv->remaining) << "% remaining, " << joined(m, ", ") << "\n";
         }
     }
     if (!l.published.empty()) {
         o << "\n## Sources of the published numbers\n\n";
         for (const auto& p : l.published)
-            o << "- " << p.method << ", " << p.task << ", " << (p.level ? level_text(*p.level) : std::string("every level"))
-              << ": " << p.source << "\n";
+            o << "- " << p.method << ", " << p.task << ", "
+              << (p.level ? level_text(*p.level) : std::string("every level")) << ": " << p.source << "\n";
     }
     return o.str();
 }
@@ -191,12 +193,14 @@ std::string to_csv(const Table& t) {
                 }
                 for (size_t m = 0; m < l.columns[c].metrics.size(); ++m) {
                     const bool have = !cell.ours.empty();
-                    o << as_written(block.level) << "," << csv_field(l.rows[r].method) << "," << csv_field(l.columns[c].task)
-                      << "," << csv_field(l.columns[c].metrics[m]) << "," << (have ? fixed(cell.ours[m], 4) : "") << ","
+                    o << as_written(block.level) << "," << csv_field(l.rows[r].method) << ","
+                      << csv_field(l.columns[c].task) << "," << csv_field(l.columns[c].metrics[m]) << ","
+                      << (have ? fixed(cell.ours[m], 4) : "") << ","
                       << (cell.published ? as_written(cell.published->values[m]) : "") << ","
                       << (have && cell.published ? fixed(cell.ours[m] - cell.published->values[m], 4) : "") << ","
                       << (have ? "ok" : "missing") << "," << csv_field(joined(names, ";")) << ","
-                      << joined(remaining, ";") << "," << csv_field(cell.published ? cell.published->source : "") << "\n";
+                      << joined(remaining, ";") << "," << csv_field(cell.published ? cell.published->source : "")
+                      << "\n";
                 }
             }
     return o.str();

@@ -12,15 +12,15 @@
 namespace cap::report {
 
 struct TableCell {
-    std::vector<double> ours;                 // one per column metric; empty: missing
-    std::vector<const RunResult*> runs;       // the runs averaged (several seeds: their mean)
-    std::vector<double> remaining;            // each run's measured remaining weights, %
-    const Published* published = nullptr;     // none: unknown
+    std::vector<double> ours;              // one per column metric; empty: missing
+    std::vector<const RunResult*> runs;    // the runs averaged (several seeds: their mean)
+    std::vector<double> remaining;         // each run's measured remaining weights, %
+    const Published* published = nullptr;  // none: unknown
 };
 
 struct TableBlock {
     double level = 0;
-    std::vector<std::vector<TableCell>> cells; // [row][column]
+    std::vector<std::vector<TableCell>> cells;  // [row][column]
 };
 
 struct Table {

@@ -68,8 +68,8 @@ void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
 }  // namespace
 
 bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir, bool resume,
-                const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
-                const std::string& recipe_label) {
+                 const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
+                 const std::string& recipe_label) {
     std::unique_ptr<util::ScopedLogFile> log_file;  // outlives the catch below: errors reach run.log too
     try {
         // recipe.toml first: a folder holding it is a run (a sweep resumes it), one without is not.
@@ -96,10 +96,11 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
         if (r.schedule) {
             host::SchedulePlugin schedule(r.instantiate(*r.schedule));
             const auto& s = r.model.shape;
-            spdlog::info("schedule {} on {} ({} layers x {} heads, {} FFN neurons per layer), "
-                         "min {} heads per layer:",
-                         schedule.instance().label(), r.model.pretrained, s.num_layers, s.num_heads,
-                         s.intermediate_size, r.constraints.min_heads_per_layer);
+            spdlog::info(
+                "schedule {} on {} ({} layers x {} heads, {} FFN neurons per layer), "
+                "min {} heads per layer:",
+                schedule.instance().label(), r.model.pretrained, s.num_layers, s.num_heads, s.intermediate_size,
+                r.constraints.min_heads_per_layer);
             const int64_t nominal_steps_per_epoch = 100;
             auto trace = trace_schedule(schedule, s, r.constraints, nominal_steps_per_epoch);
             for (const auto& line : trace.lines) spdlog::info("  {}", line);

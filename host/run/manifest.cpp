@@ -21,10 +21,8 @@ std::string utc_now() {
 }
 }  // namespace
 
-nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe,
-                                      const recipe::Overrides& overrides,
-                                      const BackendReport& backend,
-                                      const std::vector<std::string>& command_line) {
+nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe, const recipe::Overrides& overrides,
+                                      const BackendReport& backend, const std::vector<std::string>& command_line) {
     nlohmann::ordered_json m;
     m["cap_version"] = CAP_VERSION_STRING;
     m["git_revision"] = git_revision();

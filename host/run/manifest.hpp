@@ -17,9 +17,7 @@ const char* git_revision();  // generated at build time
 
 namespace cap::run {
 
-nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe,
-                                      const recipe::Overrides& overrides,
-                                      const BackendReport& backend,
-                                      const std::vector<std::string>& command_line);
+nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe, const recipe::Overrides& overrides,
+                                      const BackendReport& backend, const std::vector<std::string>& command_line);
 
 }  // namespace cap::run

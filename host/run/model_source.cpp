@@ -17,7 +17,8 @@ ModelSource load_model(const std::string& spec, const std::filesystem::path& fol
         config.labels = labels;
         out.model = model::Bert(config, head);
         spdlog::info("model {}: {} layers, {} heads, hidden {}, FFN {}, randomly initialised", spec,
-                     config.num_hidden_layers, config.num_attention_heads, config.hidden_size, config.intermediate_size);
+                     config.num_hidden_layers, config.num_attention_heads, config.hidden_size,
+                     config.intermediate_size);
         return out;
     }
     auto loaded = model::load_pretrained(folder, head, labels);

@@ -89,7 +89,7 @@ public:
     host::SchedulePlugin schedule;
     std::optional<host::DistillPlugin> distill;
     std::vector<prune::ContrastiveModule> modules;
-    ModelSource source;             // the student as loaded (vocabulary, config.json keys)
+    ModelSource source;  // the student as loaded (vocabulary, config.json keys)
     model::Bert student{nullptr};
     prune::TrainingSetEncoding teacher_outputs;  // logits for distillation, FiC's representations
     int64_t steps_per_epoch = 0;
@@ -98,8 +98,8 @@ public:
     bool anyone_wants(uint32_t source) const;
     // Hands one capture to every module that asked for its source; each gets its own DLPack
     // handle on the same storage, so sharing costs no copy.
-    void deliver_bank(uint32_t source, int32_t snapshot, int64_t step, double sparsity, const at::Tensor& representations,
-                      const at::Tensor& labels);
+    void deliver_bank(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
+                      const at::Tensor& representations, const at::Tensor& labels);
     // The student's representations of the whole training set under `masks`.
     prune::TrainingSetEncoding encode_student(const model::ForwardOptions& masks, bool train_mode);
     // A training stage of the student, with its device, checkpoints folder and seed filled in.

@@ -34,16 +34,17 @@ ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_mod
     ScheduleTrace t;
     auto& j = t.json;
     j["plugin"] = schedule.instance().label();
-    j["shape"] = {{"num_layers", shape.num_layers}, {"num_heads", shape.num_heads},
-                  {"hidden_size", shape.hidden_size}, {"intermediate_size", shape.intermediate_size}};
+    j["shape"] = {{"num_layers", shape.num_layers},
+                  {"num_heads", shape.num_heads},
+                  {"hidden_size", shape.hidden_size},
+                  {"intermediate_size", shape.intermediate_size}};
     j["min_heads_per_layer"] = constraints.min_heads_per_layer;
     j["nominal_steps_per_epoch"] = steps_per_epoch;
     j["stages"] = nlohmann::ordered_json::array();
 
     double total_epochs = 0;
     int64_t heads_pruned = 0, neurons_pruned = 0;
-    if (!stages.empty())
-        t.lines.push_back("stage  target  heads-  ffn-     heads left  ffn left  retrain");
+    if (!stages.empty()) t.lines.push_back("stage  target  heads-  ffn-     heads left  ffn left  retrain");
     for (size_t i = 0; i < stages.size(); ++i) {
         const auto& s = stages[i];
         heads_pruned += s.heads_to_prune;
@@ -58,8 +59,7 @@ ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_mod
                                {"retrain_epochs", s.retrain_epochs}});
         t.lines.push_back(format("%5.0f  %5.1f%%  %6.0f  %7.0f  %10.0f  %8.0f  %.1f ep", double(i),
                                  100 * s.target_sparsity, double(s.heads_to_prune), double(s.ffn_to_prune),
-                                 double(heads - heads_pruned), double(neurons - neurons_pruned),
-                                 s.retrain_epochs));
+                                 double(heads - heads_pruned), double(neurons - neurons_pruned), s.retrain_epochs));
     }
     if (stages.empty()) total_epochs = 10;  // continuous schedules: a nominal 10-epoch run
     const int64_t total_steps = std::max<int64_t>(1, std::llround(total_epochs * steps_per_epoch));

@@ -12,7 +12,7 @@ namespace cap::run {
 cap_progress progress_at(int64_t step, int64_t total_steps, int64_t steps_per_epoch);
 
 struct ScheduleTrace {
-    nlohmann::ordered_json json;  // written to schedule.json
+    nlohmann::ordered_json json;     // written to schedule.json
     std::vector<std::string> lines;  // a table for the log
 };
 

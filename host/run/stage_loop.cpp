@@ -31,7 +31,8 @@ public:
     void prepare(PruningRun& run) override {
         stages_ = run.schedule.stages();
         if (stages_.empty())
-            throw std::runtime_error(run.schedule.instance().label() + " has no stages (a continuous schedule); "
+            throw std::runtime_error(run.schedule.instance().label() +
+                                     " has no stages (a continuous schedule); "
                                      "structured pruning needs an iterative plan");
     }
 
@@ -115,8 +116,8 @@ public:
             run.log.write(e);
             summary["stages"].push_back(e);
             spdlog::info("{} done: {:.0f}% pruned, {} heads and {} FFN neurons kept: {}", name,
-                         st.target_sparsity * 100, e["heads_kept"].get<int64_t>(),
-                         e["ffn_neurons_kept"].get<int64_t>(), metrics.dump());
+                         st.target_sparsity * 100, e["heads_kept"].get<int64_t>(), e["ffn_neurons_kept"].get<int64_t>(),
+                         metrics.dump());
         }
         summary["final"] = save_result(run, masks);
         return summary;

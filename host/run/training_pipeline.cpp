@@ -35,9 +35,10 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
     summary["teacher"] = {{"model", teacher.folder.string()}, {"metrics", teacher.metrics}};
     if (r.criterion && r.schedule) {
         if (resume)
-            spdlog::warn("--resume: the teacher is reused, but pruning cannot continue mid-way: it starts "
-                         "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
-                         "'resume' event)");
+            spdlog::warn(
+                "--resume: the teacher is reused, but pruning cannot continue mid-way: it starts "
+                "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
+                "'resume' event)");
         host::CriterionPlugin criterion(r.instantiate(*r.criterion));
         PruningRun pruning({r, *task, teacher, criterion, context, run_dir, log});
         const nlohmann::ordered_json result = pruning.run();

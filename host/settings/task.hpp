@@ -10,16 +10,16 @@
 namespace cap::settings {
 
 struct TaskConfig {
-    std::string name;                 // sst2, mnli, qqp, ..., squad, synthetic
-    std::filesystem::path data;       // folder (GLUE) or folder with train/dev JSON (SQuAD)
-    std::filesystem::path dev_file;   // when set: the only dev file (`cap eval --data FILE`)
+    std::string name;                // sst2, mnli, qqp, ..., squad, synthetic
+    std::filesystem::path data;      // folder (GLUE) or folder with train/dev JSON (SQuAD)
+    std::filesystem::path dev_file;  // when set: the only dev file (`cap eval --data FILE`)
     int64_t max_seq_length = 128;
-    int64_t doc_stride = 128;         // SQuAD: tokens shared by consecutive windows
-    int64_t max_query_length = 64;    // SQuAD
-    int64_t max_train_examples = 0;   // 0: all
-    int64_t max_eval_examples = 0;    // 0: all
-    uint64_t seed = 42;               // synthetic data
-    bool load_train = true;           // false: dev data only (evaluation)
+    int64_t doc_stride = 128;        // SQuAD: tokens shared by consecutive windows
+    int64_t max_query_length = 64;   // SQuAD
+    int64_t max_train_examples = 0;  // 0: all
+    int64_t max_eval_examples = 0;   // 0: all
+    uint64_t seed = 42;              // synthetic data
+    bool load_train = true;          // false: dev data only (evaluation)
 };
 
 // Every task name cap knows; data::make_task accepts each (a test holds the two together).

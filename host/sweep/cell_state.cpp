@@ -46,9 +46,10 @@ CellStatus cell_status(const fs::path& dir, const std::string& recipe_toml) {
     std::stringstream text;
     text << in.rdbuf();
     if (!same_recipe(text.str(), recipe_toml, recorded.string()))
-        return {CellState::Foreign, dir.string() + "/recipe.toml differs from what the sweep now gives this run "
-                                                   "(the sweep or a recipe it uses changed): move the folder away "
-                                                   "to run it again"};
+        return {CellState::Foreign, dir.string() +
+                                        "/recipe.toml differs from what the sweep now gives this run "
+                                        "(the sweep or a recipe it uses changed): move the folder away "
+                                        "to run it again"};
     if (fs::exists(dir / "summary.json", ec)) return {CellState::Done, ""};
     return {CellState::Partial, ""};
 }

@@ -7,10 +7,10 @@
 namespace cap::sweep {
 
 enum class CellState {
-    ToRun,     // no folder, or an empty one
-    Done,      // summary.json written: the run finished
-    Partial,   // recipe.toml but no summary.json: killed mid-way; `cap sweep` resumes it
-    Foreign    // something else is there (another recipe, or not a run folder): never touched
+    ToRun,    // no folder, or an empty one
+    Done,     // summary.json written: the run finished
+    Partial,  // recipe.toml but no summary.json: killed mid-way; `cap sweep` resumes it
+    Foreign   // something else is there (another recipe, or not a run folder): never touched
 };
 
 struct CellStatus {

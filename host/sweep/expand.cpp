@@ -73,7 +73,8 @@ std::vector<std::vector<const Variant*>> product(const Grid& grid) {
     return out;
 }
 
-void check_override_conflicts(const SweepSpec& spec, const recipe::Overrides& overrides, std::vector<Diagnostic>& errors) {
+void check_override_conflicts(const SweepSpec& spec, const recipe::Overrides& overrides,
+                              std::vector<Diagnostic>& errors) {
     auto check = [&](const std::string& key, const std::string& argument) {
         for (const auto& grid : spec.grids)
             for (const auto& axis : grid.axes)
@@ -148,8 +149,9 @@ Expansion expand_sweep(const std::filesystem::path& file, const recipe::Override
                 continue;
             }
             if (!good_label(cell.name)) {
-                errors.push_back({out.spec.origin, "run name '" + cell.name + "' (from run_name) names a folder: use "
-                                                   "letters, digits, '.', '_' or '-'"});
+                errors.push_back({out.spec.origin, "run name '" + cell.name +
+                                                       "' (from run_name) names a folder: use "
+                                                       "letters, digits, '.', '_' or '-'"});
                 continue;
             }
             if (!names.insert(cell.name).second) {
@@ -166,7 +168,9 @@ Expansion expand_sweep(const std::filesystem::path& file, const recipe::Override
                     cell.start_recipe = p.lexically_normal().string();
                     auto start = recipe::load_recipe(p);
                     if (declares_sweep(start.root))
-                        throw RecipeErrors({{starter->recipe_origin, p.string() + " declares a sweep itself; a run starts from a plain recipe"}});
+                        throw RecipeErrors(
+                            {{starter->recipe_origin,
+                              p.string() + " declares a sweep itself; a run starts from a plain recipe"}});
                     tree = std::move(start.root);
                     sources = std::move(start.sources);
                     merge_into(tree, base);

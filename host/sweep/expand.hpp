@@ -15,10 +15,10 @@ namespace cap::sweep {
 
 struct Cell {
     size_t index = 0;
-    std::string name;                                          // unique within the sweep; its folder
-    std::vector<std::pair<std::string, std::string>> labels;   // axis name -> label, in axis order
-    std::string start_recipe;                                  // the variant's recipe file, if one gave it
-    recipe::LoadedRecipe recipe;                               // the run's tree ([sweep] removed)
+    std::string name;                                         // unique within the sweep; its folder
+    std::vector<std::pair<std::string, std::string>> labels;  // axis name -> label, in axis order
+    std::string start_recipe;                                 // the variant's recipe file, if one gave it
+    recipe::LoadedRecipe recipe;                              // the run's tree ([sweep] removed)
 };
 
 struct Expansion {

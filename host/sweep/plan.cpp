@@ -23,8 +23,8 @@ std::string labels_text(const Cell& cell) {
     return out;
 }
 
-std::vector<CellPlan> plan_cells(const Expansion& expansion, const std::vector<size_t>& chosen,
-                                 const fs::path& out_dir, const host::PluginRegistry& registry) {
+std::vector<CellPlan> plan_cells(const Expansion& expansion, const std::vector<size_t>& chosen, const fs::path& out_dir,
+                                 const host::PluginRegistry& registry) {
     std::vector<CellPlan> plans;
     for (size_t i : chosen) {
         CellPlan p;
@@ -43,13 +43,16 @@ std::vector<CellPlan> plan_cells(const Expansion& expansion, const std::vector<s
 }
 
 void print_listing(const Expansion& expansion, const std::vector<CellPlan>& plans, const fs::path& out_dir) {
-    std::cout << "sweep '" << expansion.spec.name << "': " << expansion.cells.size() << " runs in "
-              << out_dir.string() << "\n";
+    std::cout << "sweep '" << expansion.spec.name << "': " << expansion.cells.size() << " runs in " << out_dir.string()
+              << "\n";
     size_t width = 3;
     for (const auto& p : plans) width = std::max(width, p.cell->name.size());
     for (const auto& p : plans) {
         const std::string state = p.resolved ? state_name(p.status.state) : "invalid";
-        std::cout << "  " << p.cell->index << (p.cell->index < 10 ? "   " : p.cell->index < 100 ? "  " : " ")
+        std::cout << "  " << p.cell->index
+                  << (p.cell->index < 10    ? "   "
+                      : p.cell->index < 100 ? "  "
+                                            : " ")
                   << p.cell->name << std::string(width + 2 - p.cell->name.size(), ' ') << state
                   << std::string(10 - std::min<size_t>(9, state.size()), ' ') << labels_text(*p.cell) << "\n";
     }
@@ -88,8 +91,10 @@ size_t report_problems(const std::vector<CellPlan>& plans) {
     std::vector<std::pair<std::string, std::vector<std::string>>> problems;  // message -> runs
     auto add = [&](const std::string& message, const std::string& run) {
         auto it = std::find_if(problems.begin(), problems.end(), [&](const auto& p) { return p.first == message; });
-        if (it == problems.end()) problems.push_back({message, {run}});
-        else it->second.push_back(run);
+        if (it == problems.end())
+            problems.push_back({message, {run}});
+        else
+            it->second.push_back(run);
     };
     size_t stopped = 0;
     for (const auto& p : plans) {

@@ -16,10 +16,10 @@ namespace cap::sweep {
 
 struct CellPlan {
     const Cell* cell = nullptr;
-    std::optional<recipe::ResolvedRecipe> resolved;   // empty: invalid
+    std::optional<recipe::ResolvedRecipe> resolved;  // empty: invalid
     std::vector<recipe::Diagnostic> problems;
     CellStatus status;
-    bool failed = false;   // this session ran it and it failed
+    bool failed = false;  // this session ran it and it failed
 };
 
 // Resolves the cells `chosen` (indices) and reads their folders under `out_dir`.
@@ -30,7 +30,8 @@ std::vector<CellPlan> plan_cells(const Expansion& expansion, const std::vector<s
 std::string labels_text(const Cell& cell);
 
 // Every planned run with where it stands, on stdout.
-void print_listing(const Expansion& expansion, const std::vector<CellPlan>& plans, const std::filesystem::path& out_dir);
+void print_listing(const Expansion& expansion, const std::vector<CellPlan>& plans,
+                   const std::filesystem::path& out_dir);
 
 // An index (what Slurm passes), else a run name.
 std::optional<size_t> find_cell(const Expansion& expansion, const std::string& which);

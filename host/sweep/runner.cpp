@@ -34,8 +34,7 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
                        const ExecuteCell& execute) {
     const fs::path& out_dir = options.out_dir;
     // One log per sweep session; Slurm array tasks run one cell each and log apart.
-    const std::string log_name =
-        options.single_cell ? "sweep-cell-" + plans.at(0).cell->name + ".log" : "sweep.log";
+    const std::string log_name = options.single_cell ? "sweep-cell-" + plans.at(0).cell->name + ".log" : "sweep.log";
     util::ScopedLogFile sweep_log(out_dir / log_name);
     print_listing(expansion, plans, out_dir);
     if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);

@@ -14,13 +14,13 @@
 namespace cap::sweep {
 
 // Runs one cell into `dir`; false when the run failed (its run.log says why).
-using ExecuteCell = std::function<bool(const recipe::ResolvedRecipe& recipe, const std::filesystem::path& dir,
-                                       bool resume)>;
+using ExecuteCell =
+    std::function<bool(const recipe::ResolvedRecipe& recipe, const std::filesystem::path& dir, bool resume)>;
 
 struct RunnerOptions {
-    std::filesystem::path out_dir;   // the sweep's folder
-    std::string recipe_file;         // as given, for sweep.json
-    bool single_cell = false;        // a Slurm array task: its own log, no sweep.json, no report
+    std::filesystem::path out_dir;  // the sweep's folder
+    std::string recipe_file;        // as given, for sweep.json
+    bool single_cell = false;       // a Slurm array task: its own log, no sweep.json, no report
 };
 
 enum class SweepOutcome {

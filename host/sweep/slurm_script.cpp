@@ -12,7 +12,8 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     const auto& s = sweep.spec.slurm;
     std::ostringstream o;
     o << "#!/bin/bash\n";
-    o << "# Slurm job array for the sweep '" << sweep.spec.name << "' (" << sweep.cells.size() << " runs), written by\n";
+    o << "# Slurm job array for the sweep '" << sweep.spec.name << "' (" << sweep.cells.size()
+      << " runs), written by\n";
     o << "# `cap sweep --emit slurm`. Submit with: sbatch " << (request.out_dir / "sweep.sbatch").string() << "\n";
     o << "# Every array task runs one cell; a finished cell is skipped and a killed one resumes.\n";
     o << "#SBATCH --job-name=" << sweep.spec.name << "\n";
@@ -35,7 +36,8 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     if (!request.working_dir.empty()) o << "cd " << shell_quote(request.working_dir.string()) << "\n";
     o << "exec " << shell_quote(request.cap_executable.string());
     for (const auto& p : request.plugin_paths) o << " --plugin-path " << shell_quote(p);
-    o << " sweep " << shell_quote(request.recipe.string()) << " \\\n    --out " << shell_quote(request.out_dir.string());
+    o << " sweep " << shell_quote(request.recipe.string()) << " \\\n    --out "
+      << shell_quote(request.out_dir.string());
     for (const auto& u : request.overrides.unsets) o << " \\\n    --unset " << shell_quote(u);
     for (const auto& set : request.overrides.sets) o << " \\\n    --set " << shell_quote(set);
     o << " \\\n    --cell \"${SLURM_ARRAY_TASK_ID}\"\n";

@@ -13,12 +13,12 @@
 namespace cap::sweep {
 
 struct SlurmRequest {
-    std::filesystem::path cap_executable;  // absolute
-    std::filesystem::path recipe;          // absolute
-    std::filesystem::path out_dir;         // absolute: the sweep's folder
-    recipe::Overrides overrides;           // forwarded to every task
-    std::vector<std::string> plugin_paths; // forwarded --plugin-path folders (absolute)
-    std::filesystem::path working_dir;     // where --emit ran: relative --set paths mean the same there
+    std::filesystem::path cap_executable;   // absolute
+    std::filesystem::path recipe;           // absolute
+    std::filesystem::path out_dir;          // absolute: the sweep's folder
+    recipe::Overrides overrides;            // forwarded to every task
+    std::vector<std::string> plugin_paths;  // forwarded --plugin-path folders (absolute)
+    std::filesystem::path working_dir;      // where --emit ran: relative --set paths mean the same there
 };
 
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request);

@@ -15,9 +15,11 @@ using recipe::Origin;
 
 bool good_label(const std::string& s) {
     if (s.empty()) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-    }) && s != "." && s != "..";
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                       }) &&
+           s != "." && s != "..";
 }
 
 namespace {
@@ -83,12 +85,15 @@ Variant parse_variant(const Node& v, std::vector<Diagnostic>& errors) {
     Variant out;
     out.origin = v.origin;
     if (!v.is_table()) {
-        errors.push_back({v.origin, std::string("a variant must be a table { label = ..., set = {...} }, not ") + v.type_name()});
+        errors.push_back(
+            {v.origin, std::string("a variant must be a table { label = ..., set = {...} }, not ") + v.type_name()});
         return out;
     }
     check_keys(v, {"label", "recipe", "set", "unset"}, "a sweep variant", errors);
-    if (const Node* l = typed(v, "label", Node::Type::String, "a string", errors)) out.label = l->string;
-    else if (!v.find("label")) errors.push_back({v.origin, "a variant needs a 'label' (it names the runs)"});
+    if (const Node* l = typed(v, "label", Node::Type::String, "a string", errors))
+        out.label = l->string;
+    else if (!v.find("label"))
+        errors.push_back({v.origin, "a variant needs a 'label' (it names the runs)"});
     if (const Node* r = typed(v, "recipe", Node::Type::String, "a string (a recipe file)", errors)) {
         out.recipe = r->string;
         out.recipe_origin = r->origin;
@@ -246,16 +251,19 @@ std::optional<SweepSpec> parse_sweep(const Node& root, const std::string& defaul
     if (const Node* n = typed(*sweep, "name", Node::Type::String, "a string", errors)) {
         spec.name = n->string;
         if (!good_label(spec.name))
-            errors.push_back({n->origin, "sweep name '" + spec.name + "' names a folder: use letters, digits, '.', '_' or '-'"});
+            errors.push_back(
+                {n->origin, "sweep name '" + spec.name + "' names a folder: use letters, digits, '.', '_' or '-'"});
     }
-    if (const Node* t = typed(*sweep, "run_name", Node::Type::String, "a string", errors)) spec.run_name_template = t->string;
+    if (const Node* t = typed(*sweep, "run_name", Node::Type::String, "a string", errors))
+        spec.run_name_template = t->string;
     if (const Node* l = typed(*sweep, "layout", Node::Type::String, "a string (a layout file)", errors)) {
         std::filesystem::path p = l->string;
         spec.layout = p.is_relative() ? l->origin.base_dir() / p : p;
         if (!std::filesystem::exists(spec.layout))
             errors.push_back({l->origin, "layout file not found: " + spec.layout.string()});
     }
-    if (const Node* s = typed(*sweep, "slurm", Node::Type::Table, "a table", errors)) parse_slurm(*s, spec.slurm, errors);
+    if (const Node* s = typed(*sweep, "slurm", Node::Type::Table, "a table", errors))
+        parse_slurm(*s, spec.slurm, errors);
 
     const bool has_axes = sweep->find("axis") != nullptr;
     const Node* grids = typed(*sweep, "grid", Node::Type::Array, "an array of tables ([[sweep.grid]])", errors);
@@ -280,12 +288,14 @@ std::optional<SweepSpec> parse_sweep(const Node& root, const std::string& defaul
                 edits.set("label", label, g.origin);
                 grid.common = parse_variant(edits, errors);
             }
-            if (grid.axes.empty()) errors.push_back({g.origin, "a [[sweep.grid]] needs at least one [[sweep.grid.axis]]"});
+            if (grid.axes.empty())
+                errors.push_back({g.origin, "a [[sweep.grid]] needs at least one [[sweep.grid.axis]]"});
             spec.grids.push_back(std::move(grid));
         }
     } else if (has_axes) {
         spec.grids.push_back(Grid{sweep->origin, parse_axes(*sweep, "[[sweep.axis]]", errors), {}});
-        if (spec.grids.back().axes.empty()) errors.push_back({sweep->origin, "[sweep] declares no axis: add [[sweep.axis]] tables"});
+        if (spec.grids.back().axes.empty())
+            errors.push_back({sweep->origin, "[sweep] declares no axis: add [[sweep.axis]] tables"});
     } else {
         errors.push_back({sweep->origin, "[sweep] declares no axis: add [[sweep.axis]] tables"});
     }
@@ -307,8 +317,8 @@ std::string fill_labels(const std::string& text, const std::vector<std::pair<std
         if (it == labels.end()) {
             std::vector<std::string> names;
             for (const auto& l : labels) names.push_back(l.first);
-            throw std::invalid_argument("\"" + text + "\" names the axis '{" + name + "}', which this run does not have" +
-                                        util::did_you_mean(name, names));
+            throw std::invalid_argument("\"" + text + "\" names the axis '{" + name +
+                                        "}', which this run does not have" + util::did_you_mean(name, names));
         }
         out += it->second;
         i = close;

@@ -35,7 +35,7 @@ namespace cap::sweep {
 struct Variant {
     std::string label;
     recipe::Origin origin;
-    std::string recipe;                   // a recipe to start from ("{axis}" placeholders allowed); may be empty
+    std::string recipe;  // a recipe to start from ("{axis}" placeholders allowed); may be empty
     recipe::Origin recipe_origin;
     std::vector<std::pair<std::vector<std::string>, recipe::Node>> sets;  // key path, value
     std::vector<std::pair<std::vector<std::string>, recipe::Origin>> unsets;
@@ -51,21 +51,21 @@ struct Axis {
 struct Grid {
     recipe::Origin origin;
     std::vector<Axis> axes;
-    Variant common;                       // the grid's own `set` / `unset`, applied before its axes
+    Variant common;  // the grid's own `set` / `unset`, applied before its axes
 };
 
 struct SlurmSettings {
     std::string partition, account, time = "24:00:00", mem = "32G", gres = "gpu:1";
     int64_t cpus_per_task = 8;
-    int64_t max_parallel = 0;              // 0: no limit on array tasks running at once
-    std::vector<std::string> setup;        // shell lines run before cap (module load, venv, ...)
-    std::vector<std::string> sbatch;       // extra "#SBATCH ..." options, without the prefix
+    int64_t max_parallel = 0;         // 0: no limit on array tasks running at once
+    std::vector<std::string> setup;   // shell lines run before cap (module load, venv, ...)
+    std::vector<std::string> sbatch;  // extra "#SBATCH ..." options, without the prefix
 };
 
 struct SweepSpec {
     std::string name;
-    std::string run_name_template;         // empty: labels joined by "-"
-    std::filesystem::path layout;          // absolute; empty: none
+    std::string run_name_template;  // empty: labels joined by "-"
+    std::filesystem::path layout;   // absolute; empty: none
     std::vector<Grid> grids;
     SlurmSettings slurm;
     recipe::Origin origin;

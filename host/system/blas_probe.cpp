@@ -46,8 +46,7 @@ BlasInfo probe_blas() {
     BlasInfo info = classify_blas_path(path);
     if (info.vendor == "OpenBLAS") {
         using ConfigFn = const char* (*)();
-        if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-            info.detail = fn();
+        if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) info.detail = fn();
     }
     return info;
 }

@@ -4,15 +4,17 @@
 
 namespace cap::text {
 
-Encoding encode(const Vocabulary& vocabulary, std::vector<int32_t> a, const std::vector<int32_t>* b,
-                int64_t max_length, int64_t pad_to) {
+Encoding encode(const Vocabulary& vocabulary, std::vector<int32_t> a, const std::vector<int32_t>* b, int64_t max_length,
+                int64_t pad_to) {
     std::vector<int32_t> second = b ? *b : std::vector<int32_t>{};
     const int64_t special = b ? 3 : 2;
     if (max_length < special) throw std::invalid_argument("max_length is too small for the special tokens");
     int64_t excess = static_cast<int64_t>(a.size() + second.size()) + special - max_length;
     for (; excess > 0; --excess) {
-        if (!b || a.size() > second.size()) a.pop_back();
-        else second.pop_back();
+        if (!b || a.size() > second.size())
+            a.pop_back();
+        else
+            second.pop_back();
     }
     Encoding e;
     auto push = [&](int32_t id, int64_t type) {

@@ -18,8 +18,8 @@ struct Encoding {
 };
 
 // `pad_to` > 0 pads to that length (the usual max_length padding); 0 leaves it unpadded.
-Encoding encode(const Vocabulary& vocabulary, std::vector<int32_t> a, const std::vector<int32_t>* b,
-                int64_t max_length, int64_t pad_to);
+Encoding encode(const Vocabulary& vocabulary, std::vector<int32_t> a, const std::vector<int32_t>* b, int64_t max_length,
+                int64_t pad_to);
 
 Encoding encode_text(const WordPieceTokenizer& tokenizer, std::string_view a, const std::string_view* b,
                      int64_t max_length, int64_t pad_to);

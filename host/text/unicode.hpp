@@ -9,9 +9,9 @@
 
 namespace cap::text {
 
-bool is_python_space(int32_t cp);                 // str.isspace()
+bool is_python_space(int32_t cp);  // str.isspace()
 void append_utf8(std::string& out, int32_t cp);
-std::string python_lower(std::string_view text);  // str.lower() (simple case mapping, plus U+0130)
+std::string python_lower(std::string_view text);               // str.lower() (simple case mapping, plus U+0130)
 std::vector<std::string> python_split(std::string_view text);  // str.split()
 
 }  // namespace cap::text

@@ -25,8 +25,11 @@ bool is_whitespace(int32_t cp) {
 bool is_control(int32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return false;
     switch (utf8proc_category(cp)) {
-        case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-        case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN: return true;
+        case UTF8PROC_CATEGORY_CC:
+        case UTF8PROC_CATEGORY_CF:
+        case UTF8PROC_CATEGORY_CS:
+        case UTF8PROC_CATEGORY_CO:
+        case UTF8PROC_CATEGORY_CN: return true;
         default: return false;
     }
 }
@@ -35,8 +38,12 @@ bool is_punctuation(int32_t cp) {
     if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
         return true;
     switch (utf8proc_category(cp)) {
-        case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
-        case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+        case UTF8PROC_CATEGORY_PC:
+        case UTF8PROC_CATEGORY_PD:
+        case UTF8PROC_CATEGORY_PS:
+        case UTF8PROC_CATEGORY_PE:
+        case UTF8PROC_CATEGORY_PI:
+        case UTF8PROC_CATEGORY_PF:
         case UTF8PROC_CATEGORY_PO: return true;
         default: return false;
     }
@@ -120,8 +127,10 @@ std::vector<std::vector<WordPieceTokenizer::Piece>> WordPieceTokenizer::split_wo
             continue;
         }
         normalised.clear();
-        if (lower_case_) lower_and_strip(cp, normalised);
-        else normalised.push_back(cp);
+        if (lower_case_)
+            lower_and_strip(cp, normalised);
+        else
+            normalised.push_back(cp);
         for (int32_t c : normalised) {
             if (is_python_space(c)) {
                 flush();

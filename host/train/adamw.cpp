@@ -13,7 +13,8 @@ AdamW::AdamW(model::Bert& model, const AdamWSettings& settings) : settings_(sett
     for (auto& p : model->named_parameters()) {
         if (!p.value().requires_grad()) continue;
         const std::string& name = p.key();
-        const bool exempt = name.find("bias") != std::string::npos || name.find("LayerNorm.weight") != std::string::npos;
+        const bool exempt =
+            name.find("bias") != std::string::npos || name.find("LayerNorm.weight") != std::string::npos;
         params_.push_back({name, p.value(), at::zeros_like(p.value()), at::zeros_like(p.value()), !exempt});
     }
 }
@@ -38,12 +39,13 @@ double grad_norm(const std::vector<AdamW::Param>& params) {
         if (!g.defined() || g.numel() == 0) continue;
         if (g.is_cpu() && g.scalar_type() == at::kFloat && g.is_contiguous()) {
             const float* d = g.data_ptr<float>();
-            sum += at::parallel_reduce(0, g.numel(), 1 << 15, 0.0,
-                                       [&](int64_t b, int64_t e, double acc) {
-                                           for (int64_t i = b; i < e; ++i) acc += double(d[i]) * d[i];
-                                           return acc;
-                                       },
-                                       std::plus<double>());
+            sum += at::parallel_reduce(
+                0, g.numel(), 1 << 15, 0.0,
+                [&](int64_t b, int64_t e, double acc) {
+                    for (int64_t i = b; i < e; ++i) acc += double(d[i]) * d[i];
+                    return acc;
+                },
+                std::plus<double>());
         } else {
             sum += g.to(at::kDouble).pow(2).sum().item<double>();
         }

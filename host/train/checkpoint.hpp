@@ -15,17 +15,17 @@
 namespace cap::train {
 
 struct TrainingState {
-    std::string stage;          // "finetune", ...
-    int64_t epoch = 0;          // epochs completed in the stage
-    int64_t step = 0;           // optimizer steps taken in the stage
-    uint64_t metrics_bytes = 0; // size of metrics.jsonl at the checkpoint
-    std::string shuffle_rng;    // the data-order generator, serialised
+    std::string stage;           // "finetune", ...
+    int64_t epoch = 0;           // epochs completed in the stage
+    int64_t step = 0;            // optimizer steps taken in the stage
+    uint64_t metrics_bytes = 0;  // size of metrics.jsonl at the checkpoint
+    std::string shuffle_rng;     // the data-order generator, serialised
 };
 
 // Writes <dir>/<stage>-e<epoch>/ atomically and removes older checkpoints of the stage beyond
 // `keep`. Returns the new folder.
-std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const TrainingState& state,
-                                      model::Bert& model, const AdamW& optimizer, int64_t keep);
+std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const TrainingState& state, model::Bert& model,
+                                      const AdamW& optimizer, int64_t keep);
 
 // The newest complete checkpoint of `stage` under `dir`, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir, const std::string& stage);

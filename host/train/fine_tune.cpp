@@ -9,10 +9,10 @@
 #include <random>
 #include <sstream>
 
-#include "util/seed.hpp"
-#include "train/checkpoint.hpp"
 #include "train/adamw.hpp"
+#include "train/checkpoint.hpp"
 #include "train/lr_schedule.hpp"
+#include "util/seed.hpp"
 
 namespace cap::train {
 
@@ -110,7 +110,8 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
             optimizer.step(s.max_grad_norm);
             ++step;
             window_loss += loss.value;
-            if (window_terms.empty()) window_terms = loss.terms;
+            if (window_terms.empty())
+                window_terms = loss.terms;
             else
                 for (size_t t = 0; t < loss.terms.size() && t < window_terms.size(); ++t)
                     window_terms[t].second += loss.terms[t].second;

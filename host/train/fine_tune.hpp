@@ -5,16 +5,16 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "data/task.hpp"
 #include "model/bert.hpp"
-#include "train/metrics_log.hpp"
 #include "settings/training.hpp"
+#include "train/metrics_log.hpp"
 
 namespace cap::train {
 
@@ -44,19 +44,19 @@ struct StageContext {
     MetricsLog& log;
     at::Device device = at::kCPU;
     std::filesystem::path checkpoint_dir;
-    std::string stage;             // names checkpoints and metrics events
-    uint64_t seed = 42;            // the run's; the data order of each stage derives from it
-    bool resume = false;           // continue from the stage's newest checkpoint, if any
-    StepLossFn step_loss;          // empty: the task's cross-entropy on a plain forward pass
+    std::string stage;                   // names checkpoints and metrics events
+    uint64_t seed = 42;                  // the run's; the data order of each stage derives from it
+    bool resume = false;                 // continue from the stage's newest checkpoint, if any
+    StepLossFn step_loss;                // empty: the task's cross-entropy on a plain forward pass
     model::ForwardOptions eval_forward;  // masks to evaluate with
-    int64_t step_offset = 0;       // optimizer steps taken by earlier stages of the run
-    bool checkpoints = true;       // save (and resume from) a checkpoint after every epoch
+    int64_t step_offset = 0;             // optimizer steps taken by earlier stages of the run
+    bool checkpoints = true;             // save (and resume from) a checkpoint after every epoch
     nlohmann::ordered_json event_fields = nlohmann::ordered_json::object();  // added to every event
     std::vector<OptimizerGroup> extra_groups;
     // Hooks for training while pruning; each may be empty. `epoch` counts the stage's epochs from
     // 0, `step` the run's optimizer steps.
     std::function<void(int64_t epoch, int64_t step)> on_epoch_start;
-    std::function<void(int64_t step)> after_backward;  // gradients are in, the update is next
+    std::function<void(int64_t step)> after_backward;     // gradients are in, the update is next
     std::function<nlohmann::ordered_json()> before_eval;  // its fields join the eval event
 };
 

@@ -15,8 +15,8 @@ class MetricsLog {
 public:
     explicit MetricsLog(std::filesystem::path file);
     void write(const nlohmann::ordered_json& event);
-    uint64_t size() const { return size_; }         // bytes written so far
-    void truncate(uint64_t size);                    // back to a checkpoint's size
+    uint64_t size() const { return size_; }  // bytes written so far
+    void truncate(uint64_t size);            // back to a checkpoint's size
     const std::filesystem::path& file() const { return file_; }
 
 private:

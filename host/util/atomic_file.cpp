@@ -13,8 +13,7 @@ namespace cap::util {
 
 namespace {
 [[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
-    throw std::runtime_error("cannot write " + path.string() + ": " + what + ": " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot write " + path.string() + ": " + what + ": " + std::strerror(errno));
 }
 }  // namespace
 

@@ -44,10 +44,9 @@ ScopedLogFile::~ScopedLogFile() {
 }
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
-    for (auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
-                       spdlog::level::warn, spdlog::level::err})
-        if (name == spdlog::level::to_string_view(level) ||
-            (level == spdlog::level::err && name == "error") ||
+    for (auto level :
+         {spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err})
+        if (name == spdlog::level::to_string_view(level) || (level == spdlog::level::err && name == "error") ||
             (level == spdlog::level::warn && name == "warn"))
             return level;
     throw std::invalid_argument("unknown log level '" + name + "' (trace, debug, info, warn, error)");

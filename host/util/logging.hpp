@@ -11,7 +11,8 @@
 namespace cap::util {
 
 void init_logging(spdlog::level::level_enum console_level);
-// A log file (appended; every level from debug up) for one scope (one run of a sweep): attached on construction, detached on destruction.
+// A log file (appended; every level from debug up) for one scope (one run of a sweep): attached on construction,
+// detached on destruction.
 class ScopedLogFile {
 public:
     explicit ScopedLogFile(const std::filesystem::path& file);

@@ -31,8 +31,7 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
     }
     // Plausible typo: a few edits, and fewer than half the word changed.
     const size_t limit = std::max<size_t>(2, word.size() / 3);
-    if (best.empty() || best_distance > limit || best_distance * 2 > std::max(word.size(), best.size()))
-        return "";
+    if (best.empty() || best_distance > limit || best_distance * 2 > std::max(word.size(), best.size())) return "";
     return best;
 }
 

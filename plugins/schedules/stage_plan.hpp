@@ -27,31 +27,26 @@ inline int64_t units_at_percent(int64_t units, double percent) {
 // and neurons at the same ratio. Fails when a target would leave fewer heads than the
 // constraints protect (the reference asserts the same).
 inline std::vector<cap_stage> plan_stages(const std::vector<double>& percents, double retrain_epochs,
-                                          const cap_model_shape& shape,
-                                          const cap_constraints& constraints) {
+                                          const cap_model_shape& shape, const cap_constraints& constraints) {
     if (percents.empty()) fail("percents is empty: give at least one target");
     if (!(retrain_epochs > 0)) fail("retrain_epochs must be greater than 0");
     if (shape.num_layers <= 0 || shape.num_heads <= 0 || shape.intermediate_size <= 0)
         fail("model shape has no layers, heads or FFN neurons");
     const int64_t heads = int64_t{shape.num_layers} * shape.num_heads;
     const int64_t neurons = int64_t{shape.num_layers} * shape.intermediate_size;
-    const int64_t prunable_heads =
-        heads - int64_t{constraints.min_heads_per_layer} * shape.num_layers;
+    const int64_t prunable_heads = heads - int64_t{constraints.min_heads_per_layer} * shape.num_layers;
     std::vector<cap_stage> stages;
     int64_t heads_before = 0, neurons_before = 0;
     double previous = 0;
     for (double p : percents) {
         if (p < 0 || p > 100) fail("target " + percent_text(p) + " is outside [0, 100]");
-        if (p < previous)
-            fail("targets must not decrease: " + percent_text(p) + " follows " + percent_text(previous));
+        if (p < previous) fail("targets must not decrease: " + percent_text(p) + " follows " + percent_text(previous));
         const int64_t h = units_at_percent(heads, p);
         const int64_t n = units_at_percent(neurons, p);
         if (h > prunable_heads)
-            fail("target " + percent_text(p) + " prunes " + std::to_string(h) + " of " +
-                 std::to_string(heads) + " heads, but min_heads_per_layer = " +
-                 std::to_string(constraints.min_heads_per_layer) + " protects " +
-                 std::to_string(heads - prunable_heads) +
-                 " (at most " + std::to_string(prunable_heads) +
+            fail("target " + percent_text(p) + " prunes " + std::to_string(h) + " of " + std::to_string(heads) +
+                 " heads, but min_heads_per_layer = " + std::to_string(constraints.min_heads_per_layer) + " protects " +
+                 std::to_string(heads - prunable_heads) + " (at most " + std::to_string(prunable_heads) +
                  " can go); lower the target or [constraints] min_heads_per_layer");
         cap_stage s{};
         s.struct_size = sizeof(s);
@@ -68,16 +63,14 @@ inline std::vector<cap_stage> plan_stages(const std::vector<double>& percents, d
 }
 
 // The stage a step belongs to, with a pruning event on the first step of every stage.
-inline cap_schedule_point point_in_plan(const std::vector<cap_stage>& stages,
-                                        const cap_progress& progress) {
+inline cap_schedule_point point_in_plan(const std::vector<cap_stage>& stages, const cap_progress& progress) {
     if (stages.empty()) fail("schedule used before bind()");
     if (progress.steps_per_epoch <= 0) fail("steps_per_epoch must be positive");
     if (progress.step < 0) fail("step must not be negative");
     int64_t start = 0;
     size_t index = 0;
     for (; index < stages.size(); ++index) {
-        const auto length = std::max<int64_t>(
-            1, std::llround(stages[index].retrain_epochs * progress.steps_per_epoch));
+        const auto length = std::max<int64_t>(1, std::llround(stages[index].retrain_epochs * progress.steps_per_epoch));
         if (progress.step < start + length || index + 1 == stages.size()) break;
         start += length;
     }

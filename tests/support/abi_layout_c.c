@@ -7,6 +7,8 @@ size_t cap_test_c_layout(int index);
 
 /* Pairs of (sizeof or offsetof) values in a fixed order; test_abi_layout.cpp lists the same. */
 size_t cap_test_c_layout(int index) {
+    /* Laid out by hand: the same pairs, in the same order, as test_abi_layout.cpp. */
+    /* clang-format off */
     static const size_t values[] = {
         sizeof(cap_status), ENTRY(cap_status, release),
         sizeof(cap_option_spec), ENTRY(cap_option_spec, choices),
@@ -23,6 +25,7 @@ size_t cap_test_c_layout(int index) {
         sizeof(cap_bank), sizeof(cap_contrastive_batch), sizeof(cap_loss_terms),
         sizeof(cap_contrastive_api), ENTRY(cap_contrastive_api, memory),
         sizeof(cap_distill_api), ENTRY(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info)};
+    /* clang-format on */
     if (index < 0 || index >= (int)(sizeof(values) / sizeof(values[0]))) return (size_t)-1;
     return values[index];
 }

@@ -5,7 +5,7 @@
 
 namespace cap::test {
 
-const host::PluginRegistry& builtin_registry();   // build/lib/cap/plugins
-const host::PluginRegistry& fixture_registry();   // tests' plugins_ok, then the built-in ones
+const host::PluginRegistry& builtin_registry();  // build/lib/cap/plugins
+const host::PluginRegistry& fixture_registry();  // tests' plugins_ok, then the built-in ones
 
 }  // namespace cap::test

@@ -16,10 +16,10 @@ std::optional<std::filesystem::path> models_dir();
 }  // namespace cap::test
 
 // Returns from the test case with a visible skip message when `path_opt` is empty.
-#define CAP_REQUIRE_SHARED(path_opt, what)                                                        \
-    do {                                                                                         \
-        if (!(path_opt)) {                                                                       \
-            MESSAGE("SKIP: " what " not found (set CAP_DATA_DIR / CAP_MODELS_DIR)");              \
-            return;                                                                              \
-        }                                                                                        \
+#define CAP_REQUIRE_SHARED(path_opt, what)                                           \
+    do {                                                                             \
+        if (!(path_opt)) {                                                           \
+            MESSAGE("SKIP: " what " not found (set CAP_DATA_DIR / CAP_MODELS_DIR)"); \
+            return;                                                                  \
+        }                                                                            \
     } while (0)

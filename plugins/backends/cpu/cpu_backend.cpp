@@ -42,10 +42,11 @@ void set_openblas_threads(int n) {
 class CpuBackend : public cap::Backend {
 public:
     static cap::Metadata metadata() {
-        return {"cpu", "1.0.0", "LibTorch on the CPU; threads default to every core",
+        return {"cpu",
+                "1.0.0",
+                "LibTorch on the CPU; threads default to every core",
                 {cap::Option::Int("threads", 0, "intra-op threads; 0 = every core").min(0).max(1024),
-                 cap::Option::String("precision", "float32",
-                                     "compute dtype of matrix products (bfloat16 = autocast)")
+                 cap::Option::String("precision", "float32", "compute dtype of matrix products (bfloat16 = autocast)")
                      .choices({"float32", "bfloat16"})}};
     }
 
@@ -77,8 +78,7 @@ public:
         cap_precision_policy p{};
         p.struct_size = sizeof(p);
         p.param_dtype = {kDLFloat, 32, 1};
-        p.compute_dtype = precision_ == "bfloat16" ? DLDataType{kDLBfloat, 16, 1}
-                                                   : DLDataType{kDLFloat, 32, 1};
+        p.compute_dtype = precision_ == "bfloat16" ? DLDataType{kDLBfloat, 16, 1} : DLDataType{kDLFloat, 32, 1};
         p.allow_tf32 = 0;
         return p;
     }
@@ -99,8 +99,8 @@ public:
 
     std::string describe() override {
         std::ostringstream s;
-        s << "CPU, " << at::get_num_threads() << " intra-op threads of "
-          << std::thread::hardware_concurrency() << " cores, precision " << precision_;
+        s << "CPU, " << at::get_num_threads() << " intra-op threads of " << std::thread::hardware_concurrency()
+          << " cores, precision " << precision_;
         return s.str();
     }
 

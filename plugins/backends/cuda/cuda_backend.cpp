@@ -22,21 +22,22 @@ std::string unavailable_reason(int64_t device) {
     int count = at::detail::getCUDAHooks().getNumGPUs();
     if (count == 0) return "LibTorch has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)";
     if (device >= count)
-        return "device " + std::to_string(device) + " requested but only " +
-               std::to_string(count) + " GPU(s) are visible";
+        return "device " + std::to_string(device) + " requested but only " + std::to_string(count) +
+               " GPU(s) are visible";
     return "";
 }
 
 class CudaBackend : public cap::Backend {
 public:
     static cap::Metadata metadata() {
-        return {"cuda", "1.0.0", "LibTorch on an NVIDIA GPU (needs a CUDA build of LibTorch)",
+        return {"cuda",
+                "1.0.0",
+                "LibTorch on an NVIDIA GPU (needs a CUDA build of LibTorch)",
                 {cap::Option::Int("device", 0, "CUDA device index").min(0).max(1023),
                  cap::Option::String("precision", "float32",
                                      "compute dtype of matrix products (bfloat16/float16 = autocast)")
                      .choices({"float32", "bfloat16", "float16"}),
-                 cap::Option::Bool("allow_tf32", false,
-                                   "let float32 matrix products use TF32 tensor cores")}};
+                 cap::Option::Bool("allow_tf32", false, "let float32 matrix products use TF32 tensor cores")}};
     }
 
     static cap::BackendProbe probe(const cap::Host&, const cap::Options& options) {
@@ -72,9 +73,12 @@ public:
         cap_precision_policy p{};
         p.struct_size = sizeof(p);
         p.param_dtype = {kDLFloat, 32, 1};
-        if (precision_ == "bfloat16") p.compute_dtype = {kDLBfloat, 16, 1};
-        else if (precision_ == "float16") p.compute_dtype = {kDLFloat, 16, 1};
-        else p.compute_dtype = {kDLFloat, 32, 1};
+        if (precision_ == "bfloat16")
+            p.compute_dtype = {kDLBfloat, 16, 1};
+        else if (precision_ == "float16")
+            p.compute_dtype = {kDLFloat, 16, 1};
+        else
+            p.compute_dtype = {kDLFloat, 32, 1};
         p.allow_tf32 = allow_tf32_ ? 1 : 0;
         return p;
     }
@@ -94,8 +98,8 @@ public:
 
     std::string describe() override {
         std::ostringstream s;
-        s << "CUDA device " << device_ << " of " << at::detail::getCUDAHooks().getNumGPUs()
-          << ", precision " << precision_ << (allow_tf32_ ? ", TF32 allowed" : "");
+        s << "CUDA device " << device_ << " of " << at::detail::getCUDAHooks().getNumGPUs() << ", precision "
+          << precision_ << (allow_tf32_ ? ", TF32 allowed" : "");
         return s.str();
     }
 

@@ -44,7 +44,8 @@ struct KeySet {
 // `slices` (r tensors [N, H], float32 or float16), bank labels (may be undefined), and the
 // sampled extra examples `extra` [E].
 inline KeySet build_keys(const at::Tensor& anchors, const at::Tensor& idx, const at::Tensor& labels,
-                         const std::vector<at::Tensor>& slices, const at::Tensor& bank_labels, const at::Tensor& extra) {
+                         const std::vector<at::Tensor>& slices, const at::Tensor& bank_labels,
+                         const at::Tensor& extra) {
     std::vector<at::Tensor> keys{anchors.detach()}, index{idx}, key_labels;
     const bool supervised = labels.defined() && bank_labels.defined();
     if (supervised) key_labels.push_back(labels);
@@ -68,11 +69,10 @@ namespace detail {
 inline at::Tensor term_coefficients(const at::Tensor& positives, const at::Tensor& log_p, double weight,
                                     bool per_anchor_mean, double& value) {
     at::Tensor pos = positives.to(at::kFloat);
-    at::Tensor count = pos.sum(1);                         // |P(i)|
+    at::Tensor count = pos.sum(1);  // |P(i)|
     at::Tensor has = count > 0;
     at::Tensor inv = at::where(has, 1.0 / count.clamp_min(1), at::zeros_like(count));
-    const double denominator =
-        per_anchor_mean ? has.sum().item<double>() : count.sum().item<double>();
+    const double denominator = per_anchor_mean ? has.sum().item<double>() : count.sum().item<double>();
     if (denominator == 0) {
         value = 0;
         return at::zeros_like(pos);
@@ -135,8 +135,10 @@ at::Tensor sample_extra(int64_t n, int64_t count, const std::unordered_set<int64
     for (auto& p : order) {  // position -> index: skip the excluded indices at or below it
         int64_t index = p;
         for (int64_t e : sorted_excluded) {
-            if (e <= index) ++index;
-            else break;
+            if (e <= index)
+                ++index;
+            else
+                break;
         }
         p = index;
     }

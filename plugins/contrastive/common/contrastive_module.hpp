@@ -22,23 +22,25 @@ template <const ModuleTraits& Traits>
 class Module : public cap::Contrastive {
 public:
     static cap::Metadata metadata() {
-        return {Traits.name, "1.0.0", Traits.summary,
-                {cap::Option::Float("temperature", 0.1, "softmax temperature (CAP-f GLUE 0.1, SQuAD 0.3)")
-                     .range(1e-4, 100),
-                 cap::Option::Float("unsupervised_weight", 0.3, "weight of the unsupervised term").min(0),
-                 cap::Option::Float("supervised_weight", 3.0, "weight of the supervised term (0: off)").min(0),
-                 cap::Option::Int("extra_negatives", 4096,
-                                  "examples sampled from the whole training set as extra keys, split "
-                                  "over the bank's slices (E // r examples of r slices)")
-                     .min(0),
-                 cap::Option::String("bank_dtype", "float32", "storage of the bank (float16 halves its memory)")
-                     .choices({"float32", "float16"}),
-                 cap::Option::Bool("exclude_batch_from_negatives", false,
-                                   "sample extra keys among examples outside the batch (the reference "
-                                   "samples from all, so an anchor's own example can come back as a positive)"),
-                 cap::Option::Bool("undo_snapshot_scaling", false,
-                                   "average over anchors instead of dividing by the positive count (the "
-                                   "reference's unsupervised term shrinks as 1/r with r snapshots)")}};
+        return {
+            Traits.name,
+            "1.0.0",
+            Traits.summary,
+            {cap::Option::Float("temperature", 0.1, "softmax temperature (CAP-f GLUE 0.1, SQuAD 0.3)").range(1e-4, 100),
+             cap::Option::Float("unsupervised_weight", 0.3, "weight of the unsupervised term").min(0),
+             cap::Option::Float("supervised_weight", 3.0, "weight of the supervised term (0: off)").min(0),
+             cap::Option::Int("extra_negatives", 4096,
+                              "examples sampled from the whole training set as extra keys, split "
+                              "over the bank's slices (E // r examples of r slices)")
+                 .min(0),
+             cap::Option::String("bank_dtype", "float32", "storage of the bank (float16 halves its memory)")
+                 .choices({"float32", "float16"}),
+             cap::Option::Bool("exclude_batch_from_negatives", false,
+                               "sample extra keys among examples outside the batch (the reference "
+                               "samples from all, so an anchor's own example can come back as a positive)"),
+             cap::Option::Bool("undo_snapshot_scaling", false,
+                               "average over anchors instead of dividing by the positive count (the "
+                               "reference's unsupervised term shrinks as 1/r with r snapshots)")}};
     }
 
     Module(const cap::Host& host, const cap::Options& options)
@@ -63,9 +65,11 @@ public:
             cap::fail("bank of shape " + c10::str(r.sizes()) + " does not match the earlier " +
                       c10::str(slices_[0].sizes()));
         if (Traits.source != CAP_CAPTURE_SNAPSHOT) slices_.clear();  // PrC, FiC: one slice, the latest
-        slices_.push_back(half_ ? r.to(at::kHalf) : r);  // float32: kept without a copy
-        if (bank.labels) labels_ = cap::expect(bank.labels, at::kLong, 1, "labels").clone();
-        else labels_ = at::Tensor();
+        slices_.push_back(half_ ? r.to(at::kHalf) : r);              // float32: kept without a copy
+        if (bank.labels)
+            labels_ = cap::expect(bank.labels, at::kLong, 1, "labels").clone();
+        else
+            labels_ = at::Tensor();
     }
 
     cap_loss_terms loss(const cap_exec_context&, const cap_contrastive_batch& batch, const cap_progress& progress,

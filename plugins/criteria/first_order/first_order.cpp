@@ -15,7 +15,8 @@ namespace {
 class FirstOrder : public cap::Criterion {
 public:
     static cap::Metadata metadata() {
-        return {"first_order", "1.0.0",
+        return {"first_order",
+                "1.0.0",
                 "heads and FFN neurons by accumulated |d loss / d mask| (Michel et al.; CAP-f)",
                 {cap::Option::Bool("normalize_by_layer", true,
                                    "divide each layer's scores by their L-p norm (--normalize_pruning_by_layer)"),

@@ -8,7 +8,9 @@ namespace {
 class Magnitude : public cap::Criterion {
 public:
     static cap::Metadata metadata() {
-        return {"magnitude", "1.0.0", "largest |weight| per encoder matrix (the magnitude baseline)",
+        return {"magnitude",
+                "1.0.0",
+                "largest |weight| per encoder matrix (the magnitude baseline)",
                 {cap::Option::Bool("global_topk", false,
                                    "keep the top fraction over all matrices at once instead of per matrix")}};
     }

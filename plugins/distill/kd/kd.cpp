@@ -11,7 +11,9 @@ namespace {
 class KnowledgeDistillation : public cap::Distiller {
 public:
     static cap::Metadata metadata() {
-        return {"kd", "1.0.0", "KL divergence to the fine-tuned teacher's softened logits",
+        return {"kd",
+                "1.0.0",
+                "KL divergence to the fine-tuned teacher's softened logits",
                 {cap::Option::Float("weight", 0.9, "weight of this term in the training loss").min(0),
                  cap::Option::Float("temperature", 1.0, "softmax temperature T (CAP-f uses 1, CAP-m/soft 2)")
                      .range(1e-6, 1e6)}};
@@ -24,8 +26,8 @@ public:
         at::Tensor s = cap::expect(batch.student_logits, at::kFloat, 2, "student_logits");
         at::Tensor t = cap::expect(batch.teacher_logits, at::kFloat, 2, "teacher_logits");
         if (!s.sizes().equals(t.sizes()))
-            cap::fail("student logits " + c10::str(s.sizes()) + " and teacher logits " +
-                      c10::str(t.sizes()) + " differ in shape");
+            cap::fail("student logits " + c10::str(s.sizes()) + " and teacher logits " + c10::str(t.sizes()) +
+                      " differ in shape");
         const double T = temperature_;
         const auto rows = static_cast<double>(s.size(0));
         // Positions outside `valid` (padding of a QA window) take no part: -inf logits give them

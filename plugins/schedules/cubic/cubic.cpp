@@ -12,11 +12,14 @@ namespace {
 class CubicSchedule : public cap::Schedule {
 public:
     static cap::Metadata metadata() {
-        return {"cubic", "1.0.0", "cubic threshold from initial to final between two warm-ups (movement pruning)",
+        return {"cubic",
+                "1.0.0",
+                "cubic threshold from initial to final between two warm-ups (movement pruning)",
                 {cap::Option::Float("initial_threshold", 1.0, "threshold at the start (top-k: fraction kept)"),
                  cap::Option::Float("final_threshold", 0.1, "threshold at the end, which evaluation uses"),
-                 cap::Option::Int("warmup_steps", 0, "the unit of both warm-ups, in optimizer steps (the reference "
-                                                     "passes its learning-rate warm-up, --warmup_steps)")
+                 cap::Option::Int("warmup_steps", 0,
+                                  "the unit of both warm-ups, in optimizer steps (the reference "
+                                  "passes its learning-rate warm-up, --warmup_steps)")
                      .min(0),
                  cap::Option::Float("initial_warmup", 1.0, "warm-ups with the initial threshold").min(0),
                  cap::Option::Float("final_warmup", 2.0, "warm-ups with the final threshold at the end").min(0)}};
@@ -31,8 +34,9 @@ public:
 
     void bind(const cap_model_shape&, const cap_constraints&) override {}
     uint32_t num_stages() override { return 0; }
-    cap_stage stage(uint32_t index) override { cap::fail("the cubic schedule has no stages (asked for " +
-                                                         std::to_string(index) + ")"); }
+    cap_stage stage(uint32_t index) override {
+        cap::fail("the cubic schedule has no stages (asked for " + std::to_string(index) + ")");
+    }
 
     cap_schedule_point at(const cap_progress& progress) override {
         cap_schedule_point p{};

@@ -7,18 +7,17 @@ namespace {
 class IterativeSchedule : public cap::Schedule {
 public:
     static cap::Metadata metadata() {
-        return {"iterative", "1.0.0",
+        return {"iterative",
+                "1.0.0",
                 "prune heads and FFN neurons in stages to cumulative targets, retraining after each",
                 {cap::Option::FloatList("percents", {10, 20, 30, 40, 50, 60, 70, 80, 90},
                                         "cumulative % of heads and of FFN neurons pruned after each stage")
                      .range(0, 100),
-                 cap::Option::Float("retrain_epochs", 2.0, "epochs of retraining after each stage")
-                     .min(0)}};
+                 cap::Option::Float("retrain_epochs", 2.0, "epochs of retraining after each stage").min(0)}};
     }
 
     IterativeSchedule(const cap::Host&, const cap::Options& options)
-        : percents_(options.get_float_list("percents")),
-          retrain_epochs_(options.get_float("retrain_epochs")) {}
+        : percents_(options.get_float_list("percents")), retrain_epochs_(options.get_float("retrain_epochs")) {}
 
     void bind(const cap_model_shape& shape, const cap_constraints& constraints) override {
         stages_ = cap::schedules::plan_stages(percents_, retrain_epochs_, shape, constraints);

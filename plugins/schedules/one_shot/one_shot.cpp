@@ -6,16 +6,15 @@ namespace {
 class OneShotSchedule : public cap::Schedule {
 public:
     static cap::Metadata metadata() {
-        return {"one_shot", "1.0.0", "prune heads and FFN neurons once to the target, then retrain",
-                {cap::Option::Float("percent", 50, "% of heads and of FFN neurons pruned")
-                     .range(0, 100),
-                 cap::Option::Float("retrain_epochs", 2.0, "epochs of retraining after pruning")
-                     .min(0)}};
+        return {"one_shot",
+                "1.0.0",
+                "prune heads and FFN neurons once to the target, then retrain",
+                {cap::Option::Float("percent", 50, "% of heads and of FFN neurons pruned").range(0, 100),
+                 cap::Option::Float("retrain_epochs", 2.0, "epochs of retraining after pruning").min(0)}};
     }
 
     OneShotSchedule(const cap::Host&, const cap::Options& options)
-        : percent_(options.get_float("percent")),
-          retrain_epochs_(options.get_float("retrain_epochs")) {}
+        : percent_(options.get_float("percent")), retrain_epochs_(options.get_float("retrain_epochs")) {}
 
     void bind(const cap_model_shape& shape, const cap_constraints& constraints) override {
         stages_ = cap::schedules::plan_stages({percent_}, retrain_epochs_, shape, constraints);

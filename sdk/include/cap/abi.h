@@ -63,15 +63,15 @@ typedef enum cap_status_code {
     CAP_ERROR_UNSUPPORTED = 2,      /* valid request this plugin does not implement */
     CAP_ERROR_UNAVAILABLE = 3,      /* resource missing here (device, library, file) */
     CAP_ERROR_OUT_OF_MEMORY = 4,
-    CAP_ERROR_VERSION = 5,          /* ABI or feature version mismatch */
-    CAP_ERROR_INTERNAL = 6          /* a bug or an unexpected exception inside the callee */
+    CAP_ERROR_VERSION = 5, /* ABI or feature version mismatch */
+    CAP_ERROR_INTERNAL = 6 /* a bug or an unexpected exception inside the callee */
 } cap_status_code;
 
 typedef struct cap_status cap_status;
 struct cap_status {
     uint32_t struct_size;
-    int32_t code;         /* a cap_status_code other than CAP_OK */
-    const char* message;  /* UTF-8, owned by the status, valid until release */
+    int32_t code;        /* a cap_status_code other than CAP_OK */
+    const char* message; /* UTF-8, owned by the status, valid until release */
     /* Frees the status inside the library that made it. Call exactly once. Any thread. */
     void (*release)(cap_status* self);
 };
@@ -82,10 +82,10 @@ struct cap_status {
 
 typedef enum cap_option_type {
     CAP_OPTION_BOOL = 1,
-    CAP_OPTION_INT = 2,        /* int64 */
-    CAP_OPTION_FLOAT = 3,      /* double; an integer literal in a recipe is accepted */
-    CAP_OPTION_STRING = 4,     /* UTF-8 */
-    CAP_OPTION_FLOAT_LIST = 5  /* array of doubles */
+    CAP_OPTION_INT = 2,       /* int64 */
+    CAP_OPTION_FLOAT = 3,     /* double; an integer literal in a recipe is accepted */
+    CAP_OPTION_STRING = 4,    /* UTF-8 */
+    CAP_OPTION_FLOAT_LIST = 5 /* array of doubles */
 } cap_option_type;
 
 typedef enum cap_option_flags {
@@ -100,13 +100,13 @@ typedef enum cap_option_flags {
 
 typedef struct cap_option_spec {
     uint32_t struct_size;
-    int32_t type;              /* cap_option_type */
-    const char* name;          /* [a-z][a-z0-9_]*, unique within the plugin */
-    const char* doc;           /* one line */
-    uint32_t flags;            /* cap_option_flags */
+    int32_t type;     /* cap_option_type */
+    const char* name; /* [a-z][a-z0-9_]*, unique within the plugin */
+    const char* doc;  /* one line */
+    uint32_t flags;   /* cap_option_flags */
     double min_value;
     double max_value;
-    int32_t default_bool;      /* defaults, read according to `type` */
+    int32_t default_bool; /* defaults, read according to `type` */
     int64_t default_int;
     double default_float;
     const char* default_string;
@@ -134,14 +134,15 @@ typedef enum cap_log_level {
 typedef struct cap_host_api cap_host_api;
 struct cap_host_api {
     uint32_t struct_size;
-    uint16_t abi_major;        /* the host's ABI version */
+    uint16_t abi_major; /* the host's ABI version */
     uint16_t abi_minor;
-    const char* host_version;  /* e.g. "cap 0.1.0"; host-owned, static */
-    void* host_data;           /* opaque to plugins; identifies the library to the host */
+    const char* host_version; /* e.g. "cap 0.1.0"; host-owned, static */
+    void* host_data;          /* opaque to plugins: which library or instance is calling */
 
     /* Writes one line to the host's log (console and run.log), prefixed with the plugin. */
     void (*log)(const cap_host_api* host, int32_t level, const char* message);
-    /* The run's seed mixed with `stream` (NULL: the run seed itself); same inputs, same value. */
+    /* The run's seed mixed with `stream` (NULL: the run seed itself); same inputs, same value.
+     * The table create() receives carries its instance's run; the entry point's, seed 42. */
     uint64_t (*seed)(const cap_host_api* host, const char* stream);
 
     /* Option lookup. Each writes the validated value (or its default) of the option `name`
@@ -167,8 +168,8 @@ struct cap_host_api {
 /* Where a compute call runs. Host-owned, borrowed for the call. */
 typedef struct cap_exec_context {
     uint32_t struct_size;
-    DLDevice device;     /* every tensor of the call lives on this device */
-    void* stream;        /* cudaStream_t for kDLCUDA (NULL: LibTorch's current stream); NULL on CPU */
+    DLDevice device; /* every tensor of the call lives on this device */
+    void* stream;    /* cudaStream_t for kDLCUDA (NULL: LibTorch's current stream); NULL on CPU */
     int32_t num_threads; /* intra-op threads the backend configured; 0 when not applicable */
 } cap_exec_context;
 
@@ -176,7 +177,7 @@ typedef struct cap_exec_context {
 typedef struct cap_model_shape {
     uint32_t struct_size;
     int32_t num_layers;
-    int32_t num_heads;         /* per layer */
+    int32_t num_heads; /* per layer */
     int32_t hidden_size;
     int32_t intermediate_size; /* FFN neurons per layer */
 } cap_model_shape;
@@ -201,12 +202,12 @@ typedef enum cap_plugin_kind {
 
 typedef struct cap_plugin_descriptor {
     uint32_t struct_size;
-    uint16_t abi_major;        /* the ABI the plugin was compiled against */
+    uint16_t abi_major; /* the ABI the plugin was compiled against */
     uint16_t abi_minor;
-    int32_t kind;              /* cap_plugin_kind */
-    const char* name;          /* [a-z][a-z0-9_]*, unique within its kind */
-    const char* version;       /* the plugin's own version, e.g. "1.0.0" */
-    const char* summary;       /* one line */
+    int32_t kind;                          /* cap_plugin_kind */
+    const char* name;                      /* [a-z][a-z0-9_]*, unique within its kind */
+    const char* version;                   /* the plugin's own version, e.g. "1.0.0" */
+    const char* summary;                   /* one line */
     const cap_option_spec* const* options; /* num_options pointers; may be NULL when 0 */
     uint32_t num_options;
 

@@ -15,10 +15,10 @@ extern "C" {
 /* What probe() found. Host-owned; the plugin fills it. */
 typedef struct cap_backend_probe {
     uint32_t struct_size;
-    int32_t available;      /* 1 when create() would succeed on this machine */
-    DLDevice device;        /* the device create() would use */
-    int32_t device_count;   /* devices of this type visible to the process */
-    char reason[256];       /* when unavailable: why, in one line (NUL-terminated) */
+    int32_t available;    /* 1 when create() would succeed on this machine */
+    DLDevice device;      /* the device create() would use */
+    int32_t device_count; /* devices of this type visible to the process */
+    char reason[256];     /* when unavailable: why, in one line (NUL-terminated) */
 } cap_backend_probe;
 
 /* How numbers are computed. Host-owned; the plugin fills it. */
@@ -32,9 +32,9 @@ typedef struct cap_precision_policy {
 /* Memory figures in bytes; 0 where unknown. Host-owned; the plugin fills it. */
 typedef struct cap_memory_info {
     uint32_t struct_size;
-    uint64_t used;    /* CPU: resident set of the process; CUDA: bytes allocated by LibTorch */
-    uint64_t total;   /* CPU: physical memory; CUDA: device memory */
-    uint64_t free;    /* CPU: available memory; CUDA: free device memory */
+    uint64_t used;  /* CPU: resident set of the process; CUDA: bytes allocated by LibTorch */
+    uint64_t total; /* CPU: physical memory; CUDA: device memory */
+    uint64_t free;  /* CPU: available memory; CUDA: free device memory */
 } cap_memory_info;
 
 typedef struct cap_backend_api {
@@ -42,7 +42,8 @@ typedef struct cap_backend_api {
     /* Says whether this backend, with these validated options (e.g. a device index), can run
      * here, without creating it; `out` is host-owned. Called during validation, before
      * create(). Main thread. Required. */
-    cap_status* (*probe)(const cap_host_api* host, const cap_options* options, cap_backend_probe* out);
+    cap_status* (*probe)(const cap_host_api* host, const cap_options* options,
+                         cap_backend_probe* out);
     /* Fills the context every compute call will receive (device, stream, threads). Required. */
     cap_status* (*context)(void* self, cap_exec_context* out);
     /* Fills the precision policy in force. Required. */

@@ -30,20 +30,20 @@ typedef enum cap_capture_source {
  * between the modules that asked for it, so keeping it costs no copy. */
 typedef struct cap_bank {
     uint32_t struct_size;
-    uint32_t source;             /* one cap_capture_source bit */
-    int32_t snapshot_index;      /* 0, 1, ... for snapshots; -1 otherwise */
-    int64_t step;                /* optimizer step at capture time */
-    double sparsity;             /* fraction of prunable units pruned in the captured model */
+    uint32_t source;                  /* one cap_capture_source bit */
+    int32_t snapshot_index;           /* 0, 1, ... for snapshots; -1 otherwise */
+    int64_t step;                     /* optimizer step at capture time */
+    double sparsity;                  /* fraction of prunable units pruned in the captured model */
     DLManagedTensor* representations; /* [N, H] float32, owned by the module from now on */
-    const DLTensor* labels;      /* [N] int64 class ids, or NULL (e.g. extractive QA) */
+    const DLTensor* labels;           /* [N] int64 class ids, or NULL (e.g. extractive QA) */
 } cap_bank;
 
 /* One training batch of anchors. Host-owned, borrowed for the call. */
 typedef struct cap_contrastive_batch {
     uint32_t struct_size;
-    const DLTensor* anchors;     /* [B, H] float32: the student's representations */
-    const DLTensor* indices;     /* [B] int64: training-example index of each anchor */
-    const DLTensor* labels;      /* [B] int64, or NULL when the task has no class labels */
+    const DLTensor* anchors;      /* [B, H] float32: the student's representations */
+    const DLTensor* indices;      /* [B] int64: training-example index of each anchor */
+    const DLTensor* labels;       /* [B] int64, or NULL when the task has no class labels */
     const cap_progress* progress; /* where training is; progress->step seeds negative sampling */
 } cap_contrastive_batch;
 
@@ -64,9 +64,8 @@ typedef struct cap_contrastive_api {
     cap_status* (*receive_bank)(void* self, const cap_exec_context* ctx, const cap_bank* bank);
     /* Computes the loss of a batch and writes d total / d anchors into grad_anchors
      * (host-allocated, [B, H] float32). Required. */
-    cap_status* (*loss)(void* self, const cap_exec_context* ctx,
-                        const cap_contrastive_batch* batch, cap_loss_terms* out,
-                        DLTensor* grad_anchors);
+    cap_status* (*loss)(void* self, const cap_exec_context* ctx, const cap_contrastive_batch* batch,
+                        cap_loss_terms* out, DLTensor* grad_anchors);
     /* Writes the bytes the module's banks occupy. Required. */
     cap_status* (*memory)(void* self, uint64_t* bytes);
 } cap_contrastive_api;

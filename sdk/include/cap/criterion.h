@@ -40,10 +40,10 @@ typedef enum cap_criterion_needs {
 
 typedef struct cap_criterion_info {
     uint32_t struct_size;
-    int32_t granularity;           /* cap_granularity */
-    uint32_t needs;                /* cap_criterion_needs bits */
-    int32_t score_based;           /* 1: binarize() gives the forward mask every step */
-    double scores_learning_rate;   /* score-based: the scores' own learning rate; 0 = model's */
+    int32_t granularity;         /* cap_granularity */
+    uint32_t needs;              /* cap_criterion_needs bits */
+    int32_t score_based;         /* 1: binarize() gives the forward mask every step */
+    double scores_learning_rate; /* score-based: the scores' own learning rate; 0 = model's */
 } cap_criterion_info;
 
 typedef enum cap_unit_kind {
@@ -56,10 +56,10 @@ typedef enum cap_unit_kind {
  * Fields the criterion did not ask for (see needs) may be NULL. */
 typedef struct cap_unit_group {
     uint32_t struct_size;
-    const char* name;            /* "heads", "ffn", or e.g. "encoder.layer.3.attention.self.query" */
-    int32_t unit_kind;           /* cap_unit_kind */
-    int32_t layer;               /* layer index, or -1 when the group spans layers */
-    const DLTensor* mask;        /* current mask; never NULL */
+    const char* name;     /* "heads", "ffn", or e.g. "encoder.layer.3.attention.self.query" */
+    int32_t unit_kind;    /* cap_unit_kind */
+    int32_t layer;        /* layer index, or -1 when the group spans layers */
+    const DLTensor* mask; /* current mask; never NULL */
     const DLTensor* mask_grad;
     const DLTensor* weight;
     const DLTensor* weight_grad;
@@ -69,17 +69,17 @@ typedef struct cap_unit_group {
 /* What one pruning event must achieve. Host-owned, borrowed for the call. */
 typedef struct cap_selection {
     uint32_t struct_size;
-    int64_t heads_to_prune;    /* structured: heads to prune newly in this event */
-    int64_t ffn_to_prune;      /* structured: FFN neurons to prune newly in this event */
-    double keep_fraction;      /* unstructured: fraction of weights kept after the event */
+    int64_t heads_to_prune;             /* structured: heads to prune newly in this event */
+    int64_t ffn_to_prune;               /* structured: FFN neurons to prune newly in this event */
+    double keep_fraction;               /* unstructured: fraction of weights kept after the event */
     const cap_constraints* constraints; /* limits to respect; never NULL */
 } cap_selection;
 
 /* The batch behind one accumulate() call. Host-owned, borrowed for the call. */
 typedef struct cap_batch_info {
     uint32_t struct_size;
-    int64_t examples;          /* examples (or SQuAD features) in the batch */
-    int64_t tokens;            /* non-padding tokens in the batch */
+    int64_t examples; /* examples (or SQuAD features) in the batch */
+    int64_t tokens;   /* non-padding tokens in the batch */
 } cap_batch_info;
 
 typedef struct cap_criterion_api {
@@ -110,21 +110,24 @@ typedef struct cap_criterion_api {
     /* Score-based: forward binarization of groups[i]->scores into masks_out[i]
      * (host-allocated, float32) at the schedule's `point` (its target_kind says whether
      * point->target is a kept fraction or a score threshold) and `progress`. Every step. */
-    cap_status* (*binarize)(void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
-                            const cap_progress* progress, const cap_unit_group* const* groups,
-                            uint32_t count, DLTensor* const* masks_out);
+    cap_status* (*binarize)(void* self, const cap_exec_context* ctx,
+                            const cap_schedule_point* point, const cap_progress* progress,
+                            const cap_unit_group* const* groups, uint32_t count,
+                            DLTensor* const* masks_out);
     /* Optional: gradient of the loss w.r.t. the scores from the gradient w.r.t. the masks,
      * written into grad_scores[i] (host-allocated). NULL: straight-through (identity). */
     cap_status* (*binarize_backward)(void* self, const cap_exec_context* ctx,
                                      const cap_schedule_point* point, const cap_progress* progress,
                                      const cap_unit_group* const* groups, uint32_t count,
-                                     const DLTensor* const* grad_masks, DLTensor* const* grad_scores);
+                                     const DLTensor* const* grad_masks,
+                                     DLTensor* const* grad_scores);
     /* Optional: penalty on the scores at `point` and `progress`, weight included (e.g. the
      * ramped lambda_t times the L1 of sigmoid(scores)): writes its value and its gradient
      * w.r.t. groups[i]->scores into grad_scores[i] (host-allocated, float32). NULL: none. */
-    cap_status* (*regularizer)(void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
-                               const cap_progress* progress, const cap_unit_group* const* groups,
-                               uint32_t count, double* value, DLTensor* const* grad_scores);
+    cap_status* (*regularizer)(void* self, const cap_exec_context* ctx,
+                               const cap_schedule_point* point, const cap_progress* progress,
+                               const cap_unit_group* const* groups, uint32_t count, double* value,
+                               DLTensor* const* grad_scores);
 } cap_criterion_api;
 
 #ifdef __cplusplus

@@ -70,9 +70,7 @@ inline cap_status* make_status(cap_status_code code, const char* message) noexce
         s->base.struct_size = sizeof(cap_status);
         s->base.code = code;
         s->base.message = s->message.c_str();
-        s->base.release = [](cap_status* self) {
-            delete reinterpret_cast<OwnedStatus*>(self);
-        };
+        s->base.release = [](cap_status* self) { delete reinterpret_cast<OwnedStatus*>(self); };
         return &s->base;
     } catch (...) {
         return &out_of_memory;
@@ -221,12 +219,29 @@ public:
         return o;
     }
 
-    Option& min(double v) { spec_.flags |= CAP_OPTION_HAS_MIN; spec_.min_value = v; return *this; }
-    Option& max(double v) { spec_.flags |= CAP_OPTION_HAS_MAX; spec_.max_value = v; return *this; }
+    Option& min(double v) {
+        spec_.flags |= CAP_OPTION_HAS_MIN;
+        spec_.min_value = v;
+        return *this;
+    }
+    Option& max(double v) {
+        spec_.flags |= CAP_OPTION_HAS_MAX;
+        spec_.max_value = v;
+        return *this;
+    }
     Option& range(double lo, double hi) { return min(lo).max(hi); }
-    Option& required() { spec_.flags |= CAP_OPTION_REQUIRED; return *this; }
-    Option& path() { spec_.flags |= CAP_OPTION_PATH; return *this; }
-    Option& choices(std::vector<std::string> values) { choices_ = std::move(values); return *this; }
+    Option& required() {
+        spec_.flags |= CAP_OPTION_REQUIRED;
+        return *this;
+    }
+    Option& path() {
+        spec_.flags |= CAP_OPTION_PATH;
+        return *this;
+    }
+    Option& choices(std::vector<std::string> values) {
+        choices_ = std::move(values);
+        return *this;
+    }
 
     // The C view; valid while this Option lives and is not modified.
     const cap_option_spec* spec() {
@@ -352,22 +367,27 @@ public:
     virtual ~Criterion() = default;
     virtual cap_criterion_info info() = 0;
     virtual void reset() { unsupported("reset"); }
-    virtual void accumulate(const cap_exec_context&, const cap_batch_info&, Groups) { unsupported("accumulate"); }
+    virtual void accumulate(const cap_exec_context&, const cap_batch_info&, Groups) {
+        unsupported("accumulate");
+    }
     virtual void importance(const cap_exec_context&, Groups, Outputs) { unsupported("importance"); }
-    virtual void select(const cap_exec_context&, const cap_selection&, const cap_constraints&, Groups, Outputs) {
+    virtual void select(const cap_exec_context&, const cap_selection&, const cap_constraints&,
+                        Groups, Outputs) {
         unsupported("select");
     }
-    virtual void init_scores(const cap_exec_context&, Groups, Outputs) { unsupported("init_scores"); }
-    virtual void binarize(const cap_exec_context&, const cap_schedule_point&, const cap_progress&, Groups,
-                          Outputs) {
+    virtual void init_scores(const cap_exec_context&, Groups, Outputs) {
+        unsupported("init_scores");
+    }
+    virtual void binarize(const cap_exec_context&, const cap_schedule_point&, const cap_progress&,
+                          Groups, Outputs) {
         unsupported("binarize");
     }
-    virtual void binarize_backward(const cap_exec_context&, const cap_schedule_point&, const cap_progress&,
-                                   Groups, const DLTensor* const*, Outputs) {
+    virtual void binarize_backward(const cap_exec_context&, const cap_schedule_point&,
+                                   const cap_progress&, Groups, const DLTensor* const*, Outputs) {
         unsupported("binarize_backward");
     }
-    virtual double regularizer(const cap_exec_context&, const cap_schedule_point&, const cap_progress&, Groups,
-                               Outputs) {
+    virtual double regularizer(const cap_exec_context&, const cap_schedule_point&,
+                               const cap_progress&, Groups, Outputs) {
         unsupported("regularizer");
     }
 
@@ -393,7 +413,8 @@ public:
     virtual ~Contrastive() = default;
     virtual uint32_t wants() = 0;
     // `representations` is the bank's data, now owned by the plugin (see ManagedTensor).
-    virtual void receive_bank(const cap_exec_context& ctx, const cap_bank& bank, ManagedTensor representations) = 0;
+    virtual void receive_bank(const cap_exec_context& ctx, const cap_bank& bank,
+                              ManagedTensor representations) = 0;
     virtual cap_loss_terms loss(const cap_exec_context& ctx, const cap_contrastive_batch& batch,
                                 const cap_progress& progress, DLTensor* grad_anchors) = 0;
     virtual uint64_t memory() = 0;
@@ -404,7 +425,8 @@ public:
     static constexpr cap_plugin_kind kKind = CAP_KIND_DISTILL;
     virtual ~Distiller() = default;
     // batch.student_logits and batch.teacher_logits are never NULL here.
-    virtual double loss(const cap_exec_context& ctx, const cap_distill_batch& batch, DLTensor* grad_student) = 0;
+    virtual double loss(const cap_exec_context& ctx, const cap_distill_batch& batch,
+                        DLTensor* grad_student) = 0;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -494,10 +516,11 @@ struct Table<T, Criterion> {
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::importance), decltype(&Criterion::importance)>)
-            t.importance = [](void* self, const cap_exec_context* ctx, const cap_unit_group* const* g,
-                              uint32_t n, DLTensor* const* out) {
+            t.importance = [](void* self, const cap_exec_context* ctx,
+                              const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).importance(read_in(ctx), Groups{g, n}, Outputs{out, n});
+                    self_as<Criterion>(self).importance(read_in(ctx), Groups{g, n},
+                                                        Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::select), decltype(&Criterion::select)>)
@@ -505,44 +528,50 @@ struct Table<T, Criterion> {
                           const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
                 return guard([&] {
                     const cap_selection s = read_in(sel);
-                    self_as<Criterion>(self).select(read_in(ctx), s, read_in(s.constraints), Groups{g, n},
-                                                    Outputs{out, n});
+                    self_as<Criterion>(self).select(read_in(ctx), s, read_in(s.constraints),
+                                                    Groups{g, n}, Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::init_scores), decltype(&Criterion::init_scores)>)
             t.init_scores = [](void* self, const cap_exec_context* ctx,
                                const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).init_scores(read_in(ctx), Groups{g, n}, Outputs{out, n});
+                    self_as<Criterion>(self).init_scores(read_in(ctx), Groups{g, n},
+                                                         Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::binarize), decltype(&Criterion::binarize)>)
-            t.binarize = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
-                            const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
-                            DLTensor* const* out) {
+            t.binarize = [](void* self, const cap_exec_context* ctx,
+                            const cap_schedule_point* point, const cap_progress* progress,
+                            const cap_unit_group* const* g, uint32_t n, DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).binarize(read_in(ctx), read_in(point), read_in(progress), Groups{g, n},
+                    self_as<Criterion>(self).binarize(read_in(ctx), read_in(point),
+                                                      read_in(progress), Groups{g, n},
                                                       Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::binarize_backward),
                                       decltype(&Criterion::binarize_backward)>)
-            t.binarize_backward = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
-                                     const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
+            t.binarize_backward = [](void* self, const cap_exec_context* ctx,
+                                     const cap_schedule_point* point, const cap_progress* progress,
+                                     const cap_unit_group* const* g, uint32_t n,
                                      const DLTensor* const* grad_masks, DLTensor* const* out) {
                 return guard([&] {
-                    self_as<Criterion>(self).binarize_backward(read_in(ctx), read_in(point), read_in(progress),
-                                                               Groups{g, n}, grad_masks, Outputs{out, n});
+                    self_as<Criterion>(self).binarize_backward(read_in(ctx), read_in(point),
+                                                               read_in(progress), Groups{g, n},
+                                                               grad_masks, Outputs{out, n});
                 });
             };
         if constexpr (!std::is_same_v<decltype(&T::regularizer), decltype(&Criterion::regularizer)>)
-            t.regularizer = [](void* self, const cap_exec_context* ctx, const cap_schedule_point* point,
-                               const cap_progress* progress, const cap_unit_group* const* g, uint32_t n,
-                               double* value, DLTensor* const* out) {
+            t.regularizer = [](void* self, const cap_exec_context* ctx,
+                               const cap_schedule_point* point, const cap_progress* progress,
+                               const cap_unit_group* const* g, uint32_t n, double* value,
+                               DLTensor* const* out) {
                 return guard([&] {
                     if (!value) fail("null value pointer");
-                    *value = self_as<Criterion>(self).regularizer(read_in(ctx), read_in(point), read_in(progress),
-                                                                  Groups{g, n}, Outputs{out, n});
+                    *value = self_as<Criterion>(self).regularizer(read_in(ctx), read_in(point),
+                                                                  read_in(progress), Groups{g, n},
+                                                                  Outputs{out, n});
                 });
             };
         return t;
@@ -555,9 +584,8 @@ struct Table<T, Schedule> {
         static const cap_schedule_api table = {
             sizeof(cap_schedule_api),
             [](void* self, const cap_model_shape* shape, const cap_constraints* constraints) {
-                return guard([&] {
-                    self_as<Schedule>(self).bind(read_in(shape), read_in(constraints));
-                });
+                return guard(
+                    [&] { self_as<Schedule>(self).bind(read_in(shape), read_in(constraints)); });
             },
             [](void* self, uint32_t* out) {
                 return guard([&] {
@@ -569,7 +597,8 @@ struct Table<T, Schedule> {
                 return guard([&] { write_out(out, self_as<Schedule>(self).stage(index)); });
             },
             [](void* self, const cap_progress* progress, cap_schedule_point* out) {
-                return guard([&] { write_out(out, self_as<Schedule>(self).at(read_in(progress))); });
+                return guard(
+                    [&] { write_out(out, self_as<Schedule>(self).at(read_in(progress))); });
             },
         };
         return &table;
@@ -594,14 +623,16 @@ struct Table<T, Contrastive> {
                 return guard([&] {
                     const cap_bank b = read_in(bank);
                     if (!representations.get()) fail("bank without representations");
-                    self_as<Contrastive>(self).receive_bank(read_in(ctx), b, std::move(representations));
+                    self_as<Contrastive>(self).receive_bank(read_in(ctx), b,
+                                                            std::move(representations));
                 });
             },
             [](void* self, const cap_exec_context* ctx, const cap_contrastive_batch* batch,
                cap_loss_terms* out, DLTensor* grad) {
                 return guard([&] {
                     const cap_contrastive_batch b = read_in(batch);
-                    write_out(out, self_as<Contrastive>(self).loss(read_in(ctx), b, read_in(b.progress), grad));
+                    write_out(out, self_as<Contrastive>(self).loss(read_in(ctx), b,
+                                                                   read_in(b.progress), grad));
                 });
             },
             [](void* self, uint64_t* out) {
@@ -620,11 +651,12 @@ struct Table<T, Distiller> {
     static const cap_distill_api* get() {
         static const cap_distill_api table = {
             sizeof(cap_distill_api),
-            [](void* self, const cap_exec_context* ctx, const cap_distill_batch* batch, double* value,
-               DLTensor* grad) {
+            [](void* self, const cap_exec_context* ctx, const cap_distill_batch* batch,
+               double* value, DLTensor* grad) {
                 return guard([&] {
                     const cap_distill_batch b = read_in(batch);
-                    if (!b.student_logits || !b.teacher_logits || !value) fail("null logits or value pointer");
+                    if (!b.student_logits || !b.teacher_logits || !value)
+                        fail("null logits or value pointer");
                     *value = self_as<Distiller>(self).loss(read_in(ctx), b, grad);
                 });
             },
@@ -636,11 +668,10 @@ struct Table<T, Distiller> {
 template <class T>
 using KindBase = std::conditional_t<
     std::is_base_of_v<Backend, T>, Backend,
-    std::conditional_t<
-        std::is_base_of_v<Criterion, T>, Criterion,
-        std::conditional_t<std::is_base_of_v<Schedule, T>, Schedule,
-                           std::conditional_t<std::is_base_of_v<Contrastive, T>, Contrastive,
-                                              Distiller>>>>;
+    std::conditional_t<std::is_base_of_v<Criterion, T>, Criterion,
+                       std::conditional_t<std::is_base_of_v<Schedule, T>, Schedule,
+                                          std::conditional_t<std::is_base_of_v<Contrastive, T>,
+                                                             Contrastive, Distiller>>>>;
 
 // Owns the metadata and the C descriptor built from it, for the life of the library.
 template <class T>
@@ -665,8 +696,7 @@ struct Registration {
         descriptor.summary = meta.summary.c_str();
         descriptor.options = option_ptrs.empty() ? nullptr : option_ptrs.data();
         descriptor.num_options = static_cast<uint32_t>(option_ptrs.size());
-        descriptor.create = [](const cap_host_api* host, const cap_options* options,
-                               void** out) {
+        descriptor.create = [](const cap_host_api* host, const cap_options* options, void** out) {
             return guard([&] {
                 if (!out) fail("null output pointer");
                 *out = static_cast<Base*>(new T(Host(host), Options(host, options)));
@@ -683,8 +713,8 @@ cap_status* entry(const cap_host_api* host, const cap_plugin_descriptor** out) n
         if (!out) fail("null descriptor pointer");
         *out = nullptr;
         if (!host) fail("null host table");
-        const std::string built = std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
-                                  std::to_string(CAP_ABI_VERSION_MINOR);
+        const std::string built =
+            std::to_string(CAP_ABI_VERSION_MAJOR) + "." + std::to_string(CAP_ABI_VERSION_MINOR);
         const std::string offered =
             std::to_string(host->abi_major) + "." + std::to_string(host->abi_minor);
         if (host->abi_major != CAP_ABI_VERSION_MAJOR)
@@ -704,11 +734,10 @@ cap_status* entry(const cap_host_api* host, const cap_plugin_descriptor** out) n
 }  // namespace cap
 
 // Defines the library's single exported entry point for plugin class `Class`.
-#define CAP_PLUGIN(Class)                                                                       \
-    extern "C" CAP_PLUGIN_EXPORT cap_status* cap_plugin_entry(const cap_host_api* host,         \
-                                                              const cap_plugin_descriptor** out) \
-    {                                                                                           \
-        return ::cap::detail::entry<Class>(host, out);                                          \
+#define CAP_PLUGIN(Class)                                                                          \
+    extern "C" CAP_PLUGIN_EXPORT cap_status* cap_plugin_entry(const cap_host_api* host,            \
+                                                              const cap_plugin_descriptor** out) { \
+        return ::cap::detail::entry<Class>(host, out);                                             \
     }
 
 #endif  // CAP_PLUGIN_HPP

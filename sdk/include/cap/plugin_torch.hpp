@@ -33,8 +33,7 @@ inline at::ScalarType to_scalar_type(DLDataType t) {
         case kDLUInt:
             if (t.bits == 8) return at::kByte;
             break;
-        default:
-            break;
+        default: break;
     }
     fail("unsupported DLPack dtype (code " + std::to_string(t.code) + ", " +
          std::to_string(t.bits) + " bits)");

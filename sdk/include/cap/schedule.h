@@ -17,8 +17,8 @@ extern "C" {
 /* Where training is. Host-owned, borrowed for the call. Steps and epochs count from 0. */
 typedef struct cap_progress {
     uint32_t struct_size;
-    int64_t step;             /* optimizer steps taken so far in the whole run */
-    int64_t total_steps;      /* optimizer steps the whole run will take */
+    int64_t step;        /* optimizer steps taken so far in the whole run */
+    int64_t total_steps; /* optimizer steps the whole run will take */
     int64_t epoch;
     int64_t total_epochs;
     int64_t steps_per_epoch;
@@ -32,10 +32,10 @@ typedef enum cap_target_kind {
 /* The schedule's answer at one point of training. Host-owned; the plugin fills it. */
 typedef struct cap_schedule_point {
     uint32_t struct_size;
-    int32_t target_kind;  /* cap_target_kind */
+    int32_t target_kind; /* cap_target_kind */
     double target;
-    int32_t prune_now;    /* 1: run an importance pass and select() before this step */
-    int32_t stage;        /* index of the stage this step belongs to; -1 without stages */
+    int32_t prune_now; /* 1: run an importance pass and select() before this step */
+    int32_t stage;     /* index of the stage this step belongs to; -1 without stages */
     /* ABI 1.1: the target at the end of training, which evaluation binarizes at. The host fills
      * it in the point it passes to a criterion (a schedule need not); 0 from a 1.0 host. */
     double final_target;
@@ -44,10 +44,10 @@ typedef struct cap_schedule_point {
 /* One stage of an iterative plan. Host-owned; the plugin fills it. */
 typedef struct cap_stage {
     uint32_t struct_size;
-    double target_sparsity;   /* fraction of heads and of FFN neurons pruned after the stage */
-    int64_t heads_to_prune;   /* newly pruned in this stage */
-    int64_t ffn_to_prune;     /* newly pruned in this stage */
-    double retrain_epochs;    /* epochs of training after the stage's pruning */
+    double target_sparsity; /* fraction of heads and of FFN neurons pruned after the stage */
+    int64_t heads_to_prune; /* newly pruned in this stage */
+    int64_t ffn_to_prune;   /* newly pruned in this stage */
+    double retrain_epochs;  /* epochs of training after the stage's pruning */
 } cap_stage;
 
 typedef struct cap_schedule_api {
