@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
 
     auto* eval = app.add_subcommand("eval", "evaluate a Hugging Face checkpoint on a task's dev data");
     EvalCommand eval_options;
-    eval->add_option("--model", eval_options.model, "Hugging Face folder (dense, masked or compacted)")->required();
+    eval->add_option("--model", eval_options.model,
+                     "Hugging Face folder (dense, masked or compacted), or a model id in the local Hugging Face cache")
+        ->required();
     eval->add_option("--task", eval_options.task, "sst2, mnli, qqp, qnli, rte, mrpc, wnli, squad or synthetic")
         ->required();
     eval->add_option("--data", eval_options.data,

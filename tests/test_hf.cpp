@@ -73,6 +73,10 @@ TEST_CASE("hf: a safetensors header whose tensors overlap or leave the data is r
     const auto huge = write_raw(dir / "huge.safetensors",
                                 R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8);
     CHECK_THROWS_WITH(cap::hf::read_safetensors_header(huge), doctest::Contains("larger than the whole file"));
+    // One dimension whose byte count would wrap around 64 bits to 0.
+    const auto wraps = write_raw(dir / "wraps.safetensors",
+                                 R"({"x":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 8);
+    CHECK_THROWS_WITH(cap::hf::read_safetensors_header(wraps), doctest::Contains("larger than the whole file"));
     CHECK_THROWS_WITH(cap::hf::read_safetensors_header(dir), doctest::Contains("is a folder"));
 }
 

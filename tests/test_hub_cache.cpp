@@ -67,6 +67,9 @@ TEST_CASE("hub cache: model ids are told apart from paths") {
     CHECK_FALSE(is_model_id("org/"));
     CHECK_FALSE(is_model_id("name@"));
     CHECK_FALSE(is_model_id("with space"));
+    CHECK_FALSE(is_model_id("a--b/c"));  // both would be the folder models--a--b--c
+    CHECK_FALSE(is_model_id("org/name-"));
+    CHECK_FALSE(is_model_id("org./name"));
 }
 
 TEST_CASE("hub cache: the cache folder follows HF_HUB_CACHE, then HF_HOME, then the home folder") {
@@ -83,7 +86,8 @@ TEST_CASE("hub cache: the cache folder follows HF_HUB_CACHE, then HF_HOME, then 
 }
 
 TEST_CASE(
-    "hub cache: ids resolve to the snapshot of refs/main, a branch, or a commit; a missing one says how to fetch it") {
+    "hub cache: ids resolve to the snapshot of refs/main, a branch or a commit, and a missing one says how to fetch "
+    "it") {
     const fs::path dir = cap::test::scratch_dir("hub_cache_unit");
     const fs::path model = dir / "model";
     cap::test::write_text(model / "config.json", "{}");
@@ -113,6 +117,12 @@ TEST_CASE(
     CHECK(no_revision.problem.find("not its revision 'v2'") != std::string::npos);
     CHECK(no_revision.problem.find("--revision v2") != std::string::npos);
 
+    // A ref that does not name a commit is refused, not followed outside the cache.
+    cap::test::write_text(dir / "hub" / "models--google--bert_uncased_L-2_H-128_A-2" / "refs" / "evil", "../../../x");
+    auto evil = cap::hf::find_cached_model("google/bert_uncased_L-2_H-128_A-2@evil");
+    CHECK_FALSE(evil.folder);
+    CHECK(evil.problem.find("does not name a commit") != std::string::npos);
+
     // A folder of that name wins over the cache, relative to where the name was written.
     fs::create_directories(dir / "google" / "bert_uncased_L-2_H-128_A-2");
     auto local = cap::hf::find_model("google/bert_uncased_L-2_H-128_A-2", dir);
@@ -121,7 +131,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "hub cache: a recipe and cap eval take a cached model id; an uncached one is refused before anything is written") {
+    "hub cache: a recipe and cap eval take a cached model id, and an uncached one is refused before anything is "
+    "written") {
     auto models = cap::test::models_dir();
     auto data = cap::test::data_dir();
     CAP_REQUIRE_SHARED(models, "shared models");

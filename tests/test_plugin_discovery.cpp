@@ -38,7 +38,7 @@ TEST_CASE("discovery: good plugins are listed, broken ones rejected with their l
     }
 }
 
-TEST_CASE("discovery: the earlier folder wins; the same name twice in one folder is a conflict") {
+TEST_CASE("discovery: the earlier folder wins, and the same name twice in one folder is a conflict") {
     const fs::path first = cap::test::scratch_dir("discovery_first");
     const fs::path second = cap::test::scratch_dir("discovery_second");
     const fs::path source = fs::path(cap::test::kFixturesOk) / "fixture_c_schedule.so";

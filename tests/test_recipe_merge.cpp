@@ -95,6 +95,14 @@ TEST_CASE("recipe merge: a Hugging Face folder gives the model shape from config
     auto broken = cap::test::write_text(dir / "b.toml", "[model]\npretrained = \"broken\"\n");
     CHECK_THROWS_WITH_AS(resolve_recipe(broken, {}, registry()), doctest::Contains("is not valid JSON"), RecipeErrors);
 
+    // A truncated weights file fails validation, naming it, before any training.
+    cap::test::write_text(dir / "model" / "model.safetensors", std::string("\x40\0\0\0\0\0\0\0{\"x\"", 11));
+    CHECK_THROWS_WITH_AS(resolve_recipe(file, {}, registry()),
+                         doctest::Contains(((dir / "model" / "model.safetensors").string() +
+                                            ": not a valid safetensors file: header length 64 runs past the end")
+                                               .c_str()),
+                         RecipeErrors);
+
     // config.json is read as the model loader reads it: what would fail the run fails validation.
     cap::test::write_text(
         dir / "partial" / "config.json",

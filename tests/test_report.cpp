@@ -178,7 +178,7 @@ TEST_CASE("report: the table by layout, with published numbers, deltas, unknown 
     CHECK(read_text(again / "table.md") == md);
 }
 
-TEST_CASE("report: seeds of one cell are averaged; results off every level are listed, not dropped") {
+TEST_CASE("report: seeds of one cell are averaged, and results off every level are listed, not dropped") {
     const fs::path runs = cap::test::scratch_dir("report_seeds") / "runs";
     make_run(runs, {"a-seed1", "CAP-m", "qqp", false, true, {final_event(10.13, 90.0, 87.0)}});
     make_run(runs, {"a-seed2", "CAP-m", "qqp", false, true, {final_event(10.13, 91.0, 88.0)}});

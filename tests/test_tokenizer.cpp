@@ -67,7 +67,7 @@ TEST_CASE("tokenizer: lowercases, strips accents, splits punctuation and CJK") {
     CHECK(t.basic_tokens("  tab\there\nnew\u00a0nbsp\u200bzw ") == Strings{"tab", "here", "new", "nbspzw"});
 }
 
-TEST_CASE("tokenizer: unknown and over-long words become [UNK]; control characters vanish") {
+TEST_CASE("tokenizer: unknown and over-long words become [UNK] and control characters vanish") {
     auto t = small_tokenizer();
     CHECK(pieces(t, "hello xyzzy") == Strings{"hello", "[UNK]"});
     CHECK(pieces(t, std::string(101, 'a')) == Strings{"[UNK]"});

@@ -1,6 +1,6 @@
 // Unstructured pruning (CAP-m, CAP-soft and the magnitude baseline): the binarizers on
 // constructed scores, the straight-through gradient and the soft regularizer through the host,
-// the cubic schedule against its formula, and the remaining-weight accounting of section 3.4.
+// the cubic schedule against its formula, and the remaining-weight accounting of docs/algorithms.md §6.
 #include <doctest/doctest.h>
 
 #include <ATen/ATen.h>
@@ -323,7 +323,7 @@ TEST_CASE("remaining weights: a small model counted by hand") {
     CHECK_THROWS(prune::count_remaining(bert, std::vector<int64_t>{1, 2, 3}));
 }
 
-TEST_CASE("remaining weights: BERT-base has 84,934,656 masked weights and 119,808 others; top-k 3% reads 3.14%") {
+TEST_CASE("remaining weights: BERT-base has 84,934,656 masked weights and 119,808 others, so top-k 3% reads 3.14%") {
     model::Bert bert(hf::BertConfig{}, model::TaskHead::kClassification);
     std::vector<int64_t> all, three, ten;
     for (int64_t l = 0; l < 12; ++l)

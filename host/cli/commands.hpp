@@ -53,7 +53,7 @@ struct ReportOptions {
 int cmd_report(const ReportOptions& options);
 
 struct EvalCommand {
-    std::string model;  // Hugging Face folder
+    std::string model;  // Hugging Face folder, or a model id in the local cache
     std::string task;
     std::string data;
     int64_t max_seq_length = 128;

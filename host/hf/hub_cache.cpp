@@ -14,8 +14,12 @@ std::string env(const char* name) {
     return v ? v : "";
 }
 
+// A repository or organisation name as the Hub allows it: letters, digits, '-', '_' and '.', not
+// starting or ending with '-' or '.', no "--" or "..".
 bool valid_part(const std::string& s) {
-    if (s.empty() || s.size() > 96 || s[0] == '.' || s[0] == '-' || s.find("..") != std::string::npos) return false;
+    if (s.empty() || s.size() > 96 || s.front() == '.' || s.front() == '-' || s.back() == '.' || s.back() == '-' ||
+        s.find("..") != std::string::npos || s.find("--") != std::string::npos)
+        return false;
     for (char c : s)
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
               c == '.'))
@@ -71,6 +75,10 @@ CachedModel find_cached_model(const std::string& spec, const fs::path& tried_fol
     // A branch or tag names its commit in refs/; a commit hash names the snapshot itself.
     std::string commit = revision;
     if (fs::is_regular_file(root / "refs" / revision, ec)) commit = trimmed_first_line(root / "refs" / revision);
+    if (!valid_part(commit)) {
+        out.problem = (root / "refs" / revision).string() + " does not name a commit ('" + commit + "')" + fetch;
+        return out;
+    }
     const fs::path snapshot = root / "snapshots" / commit;
     if (commit.empty() || !fs::is_directory(snapshot, ec)) {
         out.problem = "the Hugging Face cache holds " + id + " (" + root.string() + ") but not its revision '" +

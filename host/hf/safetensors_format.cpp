@@ -88,14 +88,18 @@ SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_
         const size_t element = safetensors_element_size(e.dtype);
         if (!element) throw invalid(file, what + " has unsupported dtype " + info["dtype"].dump());
         if (!info["shape"].is_array()) throw invalid(file, what + " has an invalid shape");
-        e.numel = 1;
         for (const auto& d : info["shape"]) {
             if (!d.is_number_integer() || d.get<int64_t>() < 0) throw invalid(file, what + " has an invalid shape");
             e.shape.push_back(d.get<int64_t>());
-            // No product of real dimensions overflows 64 bits within a file that exists.
-            if (e.shape.back() && e.numel > data_size / static_cast<uint64_t>(e.shape.back()) + 1)
-                throw invalid(file, what + " has a shape larger than the whole file");
-            e.numel *= static_cast<uint64_t>(e.shape.back());
+        }
+        // A tensor with elements has at most data_size of them: checking each factor against
+        // that bound keeps the product (and the byte count below) from overflowing.
+        const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
+        e.numel = empty ? 0 : 1;
+        for (size_t i = 0; !empty && i < e.shape.size(); ++i) {
+            const auto dim = static_cast<uint64_t>(e.shape[i]);
+            if (e.numel > data_size / dim) throw invalid(file, what + " has a shape larger than the whole file");
+            e.numel *= dim;
         }
         const auto& offsets = info["data_offsets"];
         if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||

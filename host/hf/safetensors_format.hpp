@@ -37,7 +37,8 @@ struct SafetensorsHeader {
 // std::runtime_error "<file>: not a valid safetensors file: ...".
 SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_t data_size, const std::string& file);
 
-// Reads and checks only the header of `file`: cheap, for validation before any training.
+// Reads and checks only the header of `file`: cheap, so `cap validate` checks a model's weights
+// before any training.
 SafetensorsHeader read_safetensors_header(const std::filesystem::path& file);
 
 // A whole file in memory.

@@ -7,6 +7,7 @@
 
 #include "hf/builtin_models.hpp"
 #include "hf/hub_cache.hpp"
+#include "hf/safetensors_format.hpp"
 #include "recipe/schema_check.hpp"
 
 namespace fs = std::filesystem;
@@ -233,6 +234,9 @@ bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::strin
              {config.num_hidden_layers, config.num_attention_heads, config.hidden_size, config.intermediate_size})
             if (v > INT32_MAX) throw std::runtime_error((folder / "config.json").string() + ": sizes beyond 2^31");
         shape = model_shape(config);
+        // The weights' header is cheap to read: a truncated or corrupt file fails here, not
+        // after the teacher has been fine-tuned.
+        if (fs::exists(folder / "model.safetensors", ec)) hf::read_safetensors_header(folder / "model.safetensors");
     } catch (const std::exception& e) {
         problem = e.what();
         return false;
@@ -309,9 +313,10 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                     errors.push_back({data_origin, "task.data: no such folder: " + c.data.string()});
                 if (hf::is_builtin_model(t.model.pretrained))
                     errors.push_back(
-                        {origin_of(task, "name"), "task " + c.name +
-                                                      " tokenizes text, and built-in models have "
-                                                      "no vocabulary: use a Hugging Face folder as model.pretrained"});
+                        {origin_of(task, "name"),
+                         "task " + c.name +
+                             " tokenizes text, and built-in models have "
+                             "no vocabulary: use a Hugging Face folder or cached model id as model.pretrained"});
                 else if (!t.model.folder.empty() && !fs::exists(t.model.folder / "vocab.txt", ec))
                     errors.push_back({origin_of(model, "pretrained"),
                                       "model.pretrained has no vocab.txt, which task " + c.name + " needs"});

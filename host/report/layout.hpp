@@ -69,7 +69,7 @@ Layout load_layout(const std::filesystem::path& file);
 Layout derived_layout(const std::vector<RunResult>& runs);
 
 // Whether a run's measured remaining weights belong in a block: structured levels are exact;
-// unstructured ones count biases and LayerNorm (section 3.4), so top-k at 10% reads 10.13% on
+// unstructured ones count biases and LayerNorm (docs/algorithms.md §6), so top-k at 10% reads 10.13% on
 // BERT-base and 10.75% on a 2-layer model: within a factor of 1.35 of the level counts.
 bool matches_level(double remaining, double level);
 

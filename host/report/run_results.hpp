@@ -14,7 +14,7 @@ namespace cap::report {
 
 // One point of the table: a structured run gives one per pruning stage, an unstructured run one.
 struct LevelResult {
-    double remaining = 0;  // % of encoder weights remaining (section 3.4 for unstructured
+    double remaining = 0;  // % of encoder weights remaining (docs/algorithms.md §6 for unstructured
                            // runs; 100 - target sparsity of heads and FFN for structured ones)
     std::string stage;     // "stage-03", or "final"
     std::map<std::string, double> metrics;

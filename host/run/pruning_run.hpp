@@ -3,8 +3,6 @@
 // budget, the contrastive banks and the saved models — and the strategy that drives training:
 //   StageLoop     CAP-f (docs/algorithms.md §2): structured, stage after stage
 //   StepSchedule  CAP-m, CAP-soft (§3): single weights, a threshold at every step
-// The state a strategy keeps between steps lives in the strategy, so saving and restoring a
-// run mid-way has one place to look.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -72,6 +70,9 @@ public:
     // Picks the strategy from the criterion (score-based: StepSchedule), creates the plugins,
     // loads the student, binds the schedule and encodes the training set with the teacher.
     explicit PruningRun(const PruningInputs& inputs);
+    // The objective points into the run's own members (modules, teacher outputs, distiller).
+    PruningRun(const PruningRun&) = delete;
+    PruningRun& operator=(const PruningRun&) = delete;
     nlohmann::ordered_json run() { return strategy_->run(*this); }
 
     // What the strategies share.
