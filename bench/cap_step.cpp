@@ -20,14 +20,23 @@
 //    compacted after pruning 50% of the heads and 50% of the FFN neurons. Ratio dense/compact:
 //    target >= 1.9 (the limit is about 2; PyTorch eager: 1.78).
 //
-//   build/bin/cap_bench_cap [--benchmark_filter=compacted]
+//  importance_pass: CAP-f's first-order importance pass, forward and backward to the head and
+//    FFN masks (parameters frozen), in examples per second.
+//
+// --device=cuda runs them on the GPU (bench/gpu/check.sh), --precision=bfloat16 (or float16 on
+// CUDA) under autocast, as `precision` in a recipe's [backend] does.
+//
+//   build/bin/cap_bench_cap [--device=cpu|cuda] [--precision=float32|bfloat16|float16] [--shape=base|tiny]
+//                           [--benchmark_filter=compacted] [--benchmark_format=json]
 #include <ATen/ATen.h>
 #include <ATen/DLConvertor.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <benchmark/benchmark.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cap/plugin_torch.hpp"
@@ -47,14 +56,51 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr int64_t kBatch = 32, kLength = 128, kBankRows = 16384;
 
+// Where and in what precision the steps run (--device, --precision).
+at::Device g_device = at::kCPU;
+at::ScalarType g_compute = at::kFloat;
+
+// GPU work is queued: a step is timed only once the device has finished it.
+void sync() {
+    if (g_device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(g_device.has_index() ? g_device.index() : 0);
+}
+
+cap_exec_context exec_context() {
+    const int32_t index = g_device.has_index() ? g_device.index() : 0;
+    return {sizeof(cap_exec_context),
+            {g_device.is_cuda() ? kDLCUDA : kDLCPU, index},
+            nullptr,
+            g_device.is_cuda() ? 0 : at::get_num_threads()};
+}
+
+cap::hf::BertConfig base_config();
+
+// Head and FFN masks that keep everything, on the device.
+cap::model::ForwardOptions all_kept(bool requires_grad) {
+    const auto c = base_config();
+    const auto options = at::TensorOptions().device(g_device);
+    cap::model::ForwardOptions f;
+    f.head_mask = at::ones({c.num_hidden_layers, c.num_attention_heads}, options).requires_grad_(requires_grad);
+    f.ffn_mask = at::ones({c.num_hidden_layers, c.intermediate_size}, options).requires_grad_(requires_grad);
+    return f;
+}
+
+cap::model::Bert on_device(cap::model::Bert m) {
+    m->to(g_device);
+    m->set_compute_dtype(g_compute);
+    return m;
+}
+
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+
+bool g_tiny = false;  // --shape=tiny: L2/H128/A2/I512, for a quick run of the whole check on a CPU
 
 cap::hf::BertConfig base_config() {
     cap::hf::BertConfig c;
-    c.num_hidden_layers = 12;
-    c.hidden_size = 768;
-    c.num_attention_heads = 12;
-    c.intermediate_size = 3072;
+    c.num_hidden_layers = g_tiny ? 2 : 12;
+    c.hidden_size = g_tiny ? 128 : 768;
+    c.num_attention_heads = g_tiny ? 2 : 12;
+    c.intermediate_size = g_tiny ? 512 : 3072;
     c.labels = {"negative", "positive"};
     return c;
 }
@@ -81,7 +127,7 @@ cap::data::Batch random_batch() {
     b.indices = at::randperm(kBankRows, at::kLong).slice(0, 0, kBatch);
     b.examples = kBatch;
     b.tokens = kBatch * kLength;
-    return b;
+    return b.to(g_device);
 }
 
 // Runs `a` then `b` in every iteration; the totals and the fastest run of each.
@@ -94,9 +140,11 @@ Paired interleave(benchmark::State& state, A&& a, B&& b) {
     for (auto _ : state) {
         auto t0 = clock_type::now();
         a();
+        sync();
         const double ta = since(t0);
         auto t1 = clock_type::now();
         b();
+        sync();
         const double tb = since(t1);
         p.a_total += ta;
         p.b_total += tb;
@@ -107,19 +155,19 @@ Paired interleave(benchmark::State& state, A&& a, B&& b) {
 }
 
 at::Tensor unit_rows(int64_t n, int64_t h) {
-    at::Tensor t = at::randn({n, h});
+    at::Tensor t = at::randn({n, h}, at::TensorOptions().device(g_device));
     return t / t.norm(2, 1, true);
 }
 
 void cap_step_vs_ce(benchmark::State& state) {
     set_threads();
     at::manual_seed(0);
-    cap::model::Bert model(base_config(), cap::model::TaskHead::kClassification);
+    auto model = on_device(cap::model::Bert(base_config(), cap::model::TaskHead::kClassification));
     model->train();
     cap::train::AdamW optimizer(model, {2e-5, 0.01, 1e-8});
     RandomTask task;
     cap::data::Batch batch = random_batch();
-    const cap_exec_context ctx{sizeof(cap_exec_context), {kDLCPU, 0}, nullptr, at::get_num_threads()};
+    const cap_exec_context ctx = exec_context();
 
     auto registry = cap::host::PluginRegistry::discover({CAP_BENCH_PLUGIN_DIR});
     auto make = [&](cap_plugin_kind kind, const char* name) {
@@ -129,7 +177,7 @@ void cap_step_vs_ce(benchmark::State& state) {
     };
     cap::host::DistillPlugin kd(make(CAP_KIND_DISTILL, "kd"));
     std::vector<cap::prune::ContrastiveModule> modules;
-    at::Tensor bank_labels = at::randint(0, 2, {kBankRows}, at::kLong);
+    at::Tensor bank_labels = at::randint(0, 2, {kBankRows}, at::TensorOptions().dtype(at::kLong).device(g_device));
     DLTensor label_view = cap::to_dl(bank_labels);
     for (auto [name, source, slices] :
          {std::tuple{"prc", CAP_CAPTURE_PRETRAINED, 1}, std::tuple{"snc", CAP_CAPTURE_SNAPSHOT, 2},
@@ -141,7 +189,7 @@ void cap_step_vs_ce(benchmark::State& state) {
             cap_bank bank{};
             bank.struct_size = sizeof(bank);
             bank.source = source;
-            bank.representations = at::toDLPack(unit_rows(kBankRows, 768));
+            bank.representations = at::toDLPack(unit_rows(kBankRows, base_config().hidden_size));
             bank.labels = &label_view;
             m.plugin->receive_bank(ctx, bank);
             ++m.banks;
@@ -149,11 +197,9 @@ void cap_step_vs_ce(benchmark::State& state) {
         modules.push_back(std::move(m));
     }
     cap::prune::TrainingSetEncoding teacher;
-    teacher.logits = at::randn({kBankRows, 2});
+    teacher.logits = at::randn({kBankRows, 2}, at::TensorOptions().device(g_device));
     cap::prune::Objective objective(task, 0.1, cap::model::Pooling::kCls, &kd, modules, &teacher, ctx);
-    cap::model::ForwardOptions masks;
-    masks.head_mask = at::ones({12, 12});
-    masks.ffn_mask = at::ones({12, 3072});
+    const cap::model::ForwardOptions masks = all_kept(false);
     cap_progress progress{};
     progress.struct_size = sizeof(progress);
 
@@ -172,14 +218,16 @@ void cap_step_vs_ce(benchmark::State& state) {
     };
     ce_step();  // warm-up
     cap_step();
+    sync();
     const Paired pair = interleave(state, ce_step, cap_step);
     const double ce_seconds = pair.a_total, cap_seconds = pair.b_total, ce_min = pair.a_min, cap_min = pair.b_min;
     // The contrastive losses alone, on anchors of the batch's shape.
-    at::Tensor anchors = unit_rows(kBatch, 768), grad = at::empty_like(anchors);
+    at::Tensor anchors = unit_rows(kBatch, base_config().hidden_size), grad = at::empty_like(anchors);
     DLTensor a = cap::to_dl(anchors), i = cap::to_dl(batch.indices), l = cap::to_dl(batch.labels), g = cap::to_dl(grad);
     cap_contrastive_batch cb{sizeof(cb), &a, &i, &l, &progress};
     auto t = clock_type::now();
     for (const auto& m : modules) m.plugin->loss(ctx, cb, &g);
+    sync();
     contrastive_seconds = since(t);
     const double n = static_cast<double>(state.iterations());
     state.counters["ce_step_s"] = ce_seconds / n;
@@ -195,10 +243,10 @@ void cap_step_vs_ce(benchmark::State& state) {
 void movement_step_vs_ce(benchmark::State& state) {
     set_threads();
     at::manual_seed(0);
-    cap::model::Bert model(base_config(), cap::model::TaskHead::kClassification);
+    auto model = on_device(cap::model::Bert(base_config(), cap::model::TaskHead::kClassification));
     model->train();
     cap::data::Batch batch = random_batch();
-    const cap_exec_context ctx{sizeof(cap_exec_context), {kDLCPU, 0}, nullptr, at::get_num_threads()};
+    const cap_exec_context ctx = exec_context();
     auto registry = cap::host::PluginRegistry::discover({CAP_BENCH_PLUGIN_DIR});
     auto library = registry.find(CAP_KIND_CRITERION, "movement");
     if (!library) throw std::runtime_error("plugin not built: movement");
@@ -234,6 +282,7 @@ void movement_step_vs_ce(benchmark::State& state) {
     };
     ce_step();  // warm-up
     movement_step();
+    sync();
     binarize_seconds = 0;
     const Paired pair = interleave(state, ce_step, movement_step);
     const double ce_seconds = pair.a_total, mv_seconds = pair.b_total, ce_min = pair.a_min, mv_min = pair.b_min;
@@ -252,17 +301,21 @@ void compacted_vs_dense(benchmark::State& state) {
     cap::model::Bert dense(base_config(), cap::model::TaskHead::kClassification);
     dense->eval();
     // Half the heads and half the FFN neurons of every layer, chosen at random.
-    at::Tensor heads = at::zeros({12, 12}), ffn = at::zeros({12, 3072});
-    for (int64_t l = 0; l < 12; ++l) {
-        heads[l].index_fill_(0, at::randperm(12, at::kLong).slice(0, 0, 6), 1.0);
-        ffn[l].index_fill_(0, at::randperm(3072, at::kLong).slice(0, 0, 1536), 1.0);
+    const auto c = base_config();
+    const int64_t L = c.num_hidden_layers, A = c.num_attention_heads, I = c.intermediate_size;
+    at::Tensor heads = at::zeros({L, A}), ffn = at::zeros({L, I});
+    for (int64_t l = 0; l < L; ++l) {
+        heads[l].index_fill_(0, at::randperm(A, at::kLong).slice(0, 0, A / 2), 1.0);
+        ffn[l].index_fill_(0, at::randperm(I, at::kLong).slice(0, 0, I / 2), 1.0);
     }
-    cap::model::Bert compact = cap::model::compact(dense, heads, ffn);
+    cap::model::Bert compact = on_device(cap::model::compact(dense, heads, ffn));
+    dense = on_device(dense);
     cap::data::Batch batch = random_batch();
     torch::NoGradGuard no_grad;
     auto run = [&](cap::model::Bert& m) { benchmark::DoNotOptimize(m->forward(batch.inputs).logits); };
     run(dense);  // warm-up
     run(compact);
+    sync();
     const Paired pair = interleave(
         state, [&] { run(dense); }, [&] { run(compact); });
     const double dense_seconds = pair.a_total, compact_seconds = pair.b_total, dense_min = pair.a_min,
@@ -274,21 +327,84 @@ void compacted_vs_dense(benchmark::State& state) {
     state.counters["dense/compact_fastest"] = dense_min / compact_min;
 }
 
+void importance_pass(benchmark::State& state) {
+    set_threads();
+    at::manual_seed(0);
+    auto model = on_device(cap::model::Bert(base_config(), cap::model::TaskHead::kClassification));
+    model->eval();  // as the host's importance pass: no dropout
+    for (auto& p : model->parameters()) p.set_requires_grad(false);
+    cap::data::Batch batch = random_batch();
+    const cap::model::ForwardOptions masks = all_kept(true);
+    auto pass = [&] { at::cross_entropy_loss(model->forward(batch.inputs, masks).logits, batch.labels).backward(); };
+    pass();  // warm-up
+    sync();
+    double total = 0;
+    for (auto _ : state) {
+        auto t = clock_type::now();
+        pass();
+        sync();
+        total += since(t);
+    }
+    state.counters["pass_s"] = total / static_cast<double>(state.iterations());
+    state.counters["examples_per_s"] = kBatch * static_cast<double>(state.iterations()) / total;
+}
+
+// Takes --device= and --precision= out of argv before Google Benchmark sees it.
+bool parse_own_flags(int& argc, char** argv) {
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        const char* a = argv[i];
+        if (std::strncmp(a, "--device=", 9) == 0) {
+            g_device = at::Device(a + 9);
+        } else if (std::strcmp(a, "--shape=tiny") == 0 || std::strcmp(a, "--shape=base") == 0) {
+            g_tiny = std::strcmp(a, "--shape=tiny") == 0;
+        } else if (std::strncmp(a, "--precision=", 12) == 0) {
+            const std::string p = a + 12;
+            if (p == "float32")
+                g_compute = at::kFloat;
+            else if (p == "bfloat16")
+                g_compute = at::kBFloat16;
+            else if (p == "float16")
+                g_compute = at::kHalf;
+            else {
+                std::fprintf(stderr, "--precision: float32, bfloat16 or float16, not %s\n", p.c_str());
+                return false;
+            }
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argc = kept;
+    if (g_device.is_cuda() && !at::hasCUDA()) {
+        std::fprintf(stderr, "--device=cuda: this LibTorch has no CUDA or sees no GPU\n");
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     cap::sys::ensure_passive_openmp(argv);
     cap::sys::keep_freed_memory();
-    benchmark::RegisterBenchmark("cap_step_vs_ce/base", cap_step_vs_ce)
-        ->Iterations(3)
+    if (!parse_own_flags(argc, argv)) return 2;
+    // A GPU step takes milliseconds: more of them for stable figures.
+    const int steps = g_device.is_cuda() ? 20 : 3, inferences = g_device.is_cuda() ? 50 : 8;
+    const char* shape = g_tiny ? "tiny" : "base";
+    benchmark::RegisterBenchmark((std::string("cap_step_vs_ce/") + shape).c_str(), cap_step_vs_ce)
+        ->Iterations(steps)
         ->Unit(benchmark::kSecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark("movement_step_vs_ce/base", movement_step_vs_ce)
-        ->Iterations(3)
+    benchmark::RegisterBenchmark((std::string("movement_step_vs_ce/") + shape).c_str(), movement_step_vs_ce)
+        ->Iterations(steps)
         ->Unit(benchmark::kSecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark("compacted_vs_dense/base", compacted_vs_dense)
-        ->Iterations(8)
+    benchmark::RegisterBenchmark((std::string("compacted_vs_dense/") + shape).c_str(), compacted_vs_dense)
+        ->Iterations(inferences)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("importance_pass/") + shape).c_str(), importance_pass)
+        ->Iterations(steps)
         ->Unit(benchmark::kSecond)
         ->UseRealTime();
     benchmark::Initialize(&argc, argv);

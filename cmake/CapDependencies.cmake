@@ -21,9 +21,30 @@ if(CAP_BUILD_TESTS)
   find_package(doctest REQUIRED)        # doctest-dev
 endif()
 
-# Debian's TorchConfig only sets the ABI define; keep CUDA-less builds quiet about CUDA.
 if(NOT TARGET torch)
   message(FATAL_ERROR "find_package(Torch) did not define the 'torch' target")
+endif()
+
+# Which LibTorch this is: Debian's 1.13 (CPU) or the one inside PyPI's torch wheel (2.x, usually
+# CUDA), found through -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)').
+set(CAP_TORCH_HAS_CUDA OFF)
+if(TARGET torch_cuda)
+  set(CAP_TORCH_HAS_CUDA ON)
+  find_package(CUDAToolkit REQUIRED)   # found by TorchConfig already; c10/cuda headers need it
+endif()
+message(STATUS "cap: LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX} (CUDA: ${CAP_TORCH_HAS_CUDA})")
+
+# The wheel's LibTorch ships its own fmt (12.x) in its include folder, which would shadow the
+# fmt 9 that Debian's spdlog is compiled against. cap's code sees Debian's: a folder holding only
+# a link to it goes in front of LibTorch's include folders.
+if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt")
+  get_target_property(_cap_fmt_includes fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+  find_path(CAP_FMT_INCLUDE_DIR fmt/core.h HINTS ${_cap_fmt_includes} REQUIRED)
+  set(_cap_fmt_shim "${CMAKE_BINARY_DIR}/fmt-first")
+  file(MAKE_DIRECTORY "${_cap_fmt_shim}")
+  file(CREATE_LINK "${CAP_FMT_INCLUDE_DIR}/fmt" "${_cap_fmt_shim}/fmt" SYMBOLIC)
+  get_target_property(_cap_torch_includes torch INTERFACE_INCLUDE_DIRECTORIES)
+  set_target_properties(torch PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_cap_fmt_shim};${_cap_torch_includes}")
 endif()
 
 # One precompiled header of LibTorch for every LibTorch plugin and test (REUSE_FROM).

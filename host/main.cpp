@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
     eval->add_option("--batch-size", eval_options.batch_size, "examples per batch")
         ->capture_default_str()
         ->check(CLI::Range(1, 1 << 20));
+    eval->add_option("--precision", eval_options.precision, "float32, or bfloat16 (autocast on the CPU)")
+        ->check(CLI::IsMember({"float32", "bfloat16"}));
     eval->add_option("--out", eval_options.out, "write per-example predictions (JSON lines, input order) here");
 
     auto* check = app.add_subcommand("check-plugin", "load one plugin library and run its conformance checks");

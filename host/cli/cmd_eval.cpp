@@ -58,6 +58,7 @@ int cmd_eval(const EvalCommand& options) {
         if (config.name != "synthetic") tokenizer.emplace(text::Vocabulary::load(vocab));
         auto task = data::make_task(config, tokenizer ? &*tokenizer : nullptr);
         auto loaded = model::load_pretrained(*model.folder, task->head(), task->labels());
+        if (options.precision == "bfloat16") loaded.model->set_compute_dtype(at::kBFloat16);
         data::EvalOptions eval;
         eval.batch_size = options.batch_size;
         eval.predictions = !options.out.empty();
@@ -67,7 +68,7 @@ int cmd_eval(const EvalCommand& options) {
             for (const auto& p : result.predictions) lines += p.dump() + "\n";
             util::write_file_atomic(options.out, lines);
         }
-        nlohmann::ordered_json out{{"model", options.model}, {"task", task->name()}};
+        nlohmann::ordered_json out{{"model", options.model}, {"task", task->name()}, {"precision", options.precision}};
         for (auto& [k, v] : result.metrics.items()) out[k] = v;
         std::cout << out.dump() << "\n";
         return kExitOk;

@@ -59,7 +59,8 @@ struct EvalCommand {
     int64_t max_seq_length = 128;
     int64_t doc_stride = 128;  // SQuAD
     int64_t batch_size = 128;
-    std::string out;  // predictions as JSON lines; empty: none
+    std::string precision = "float32";  // bfloat16: the forward passes under autocast
+    std::string out;                    // predictions as JSON lines; empty: none
 };
 
 // cap eval --model DIR --task NAME --data PATH: metrics as one JSON object.

@@ -1,5 +1,7 @@
 #include "model/bert.hpp"
 
+#include "model/autocast.hpp"
+
 #include "model/dropout.hpp"
 
 #include <torch/nn/init.h>
@@ -193,6 +195,18 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
 }
 
 BertOutputs BertImpl::forward(const BertBatch& batch, const ForwardOptions& options) {
+    if (compute_dtype_ == at::kFloat) return forward_body(batch, options);
+    BertOutputs out;
+    {
+        AutocastScope autocast(batch.input_ids.device().type(), compute_dtype_);
+        out = forward_body(batch, options);
+    }
+    for (at::Tensor* t : {&out.logits, &out.start_logits, &out.end_logits, &out.representation})
+        if (t->defined()) *t = t->to(at::kFloat);
+    return out;
+}
+
+BertOutputs BertImpl::forward_body(const BertBatch& batch, const ForwardOptions& options) {
     const at::Tensor& ids = batch.input_ids;
     if (ids.dim() != 2) throw std::invalid_argument("input_ids must be [batch, sequence]");
     const int64_t S = ids.size(1);

@@ -126,6 +126,12 @@ public:
     // Initialises only the parameters whose names are given (e.g. a new classifier).
     void init_parameters(const std::vector<std::string>& names);
 
+    // Mixed precision: forward() runs under autocast to `dtype` (bfloat16, or float16 on CUDA)
+    // on the parameters' device; its outputs come back as float32, so losses are taken in float32.
+    // float32 (the default) turns it off. Parameters stay float32 either way.
+    void set_compute_dtype(at::ScalarType dtype) { compute_dtype_ = dtype; }
+    at::ScalarType compute_dtype() const { return compute_dtype_; }
+
     const BertConfig& config() const { return config_; }
     TaskHead head() const { return head_; }
     int64_t num_labels() const;
@@ -140,8 +146,11 @@ private:
     at::Tensor run_layer(int64_t index, const at::Tensor& hidden, const at::Tensor& additive_mask,
                          const ForwardOptions& options);
 
+    BertOutputs forward_body(const BertBatch& batch, const ForwardOptions& options);
+
     BertConfig config_;
     TaskHead head_;
+    at::ScalarType compute_dtype_ = at::kFloat;
 };
 TORCH_MODULE(Bert);
 

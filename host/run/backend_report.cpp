@@ -6,15 +6,6 @@
 
 namespace cap::run {
 
-namespace {
-std::string dtype_name(DLDataType t) {
-    if (t.code == kDLFloat && t.bits == 32) return "float32";
-    if (t.code == kDLFloat && t.bits == 16) return "float16";
-    if (t.code == kDLBfloat && t.bits == 16) return "bfloat16";
-    return "code" + std::to_string(t.code) + "/" + std::to_string(t.bits);
-}
-}  // namespace
-
 double measure_matmul_gflops(const cap_exec_context& ctx, const host::BackendPlugin& backend, int n) {
     auto options = at::TensorOptions().dtype(at::kFloat).device(cap::to_device(ctx.device));
     at::Tensor a = at::rand({n, n}, options), b = at::rand({n, n}, options);
@@ -39,6 +30,7 @@ BackendReport report_backend(const host::BackendPlugin& backend, const std::stri
     r.choice = choice;
     r.context = backend.context();
     r.precision = backend.precision();
+    r.run_precision = RunPrecision::from_policy(r.precision, cap::to_device(r.context.device), r.plugin);
     r.description = backend.describe();
     r.blas = sys::probe_blas();
     r.matmul_gflops = measure_matmul_gflops(r.context, backend);
@@ -52,9 +44,10 @@ nlohmann::ordered_json BackendReport::to_json() const {
     j["choice"] = choice;
     j["device"] = context.device.device_type == kDLCUDA ? "cuda:" + std::to_string(context.device.device_id) : "cpu";
     j["threads"] = context.num_threads;
-    j["param_dtype"] = dtype_name(precision.param_dtype);
-    j["compute_dtype"] = dtype_name(precision.compute_dtype);
+    j["param_dtype"] = dl_dtype_name(precision.param_dtype);
+    j["compute_dtype"] = dl_dtype_name(precision.compute_dtype);
     j["allow_tf32"] = precision.allow_tf32 != 0;
+    j["precision"] = run_precision.to_json();
     j["description"] = description;
     j["blas"] = {{"vendor", blas.vendor}, {"path", blas.path}, {"detail", blas.detail}};
     j["matmul_gflops_1024"] = matmul_gflops;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin/backend_plugin.hpp"
+#include "run/precision.hpp"
 #include "system/blas_probe.hpp"
 
 namespace cap::run {
@@ -16,6 +17,7 @@ struct BackendReport {
     std::string choice;  // how the recipe's backend = "..." was resolved
     cap_exec_context context{};
     cap_precision_policy precision{};
+    RunPrecision run_precision;  // what the host applies (checked against the device)
     cap_memory_info memory{};
     std::string description;
     sys::BlasInfo blas;

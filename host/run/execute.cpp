@@ -110,7 +110,7 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
         } else {
             spdlog::info("no [schedule] in the recipe: nothing to trace");
         }
-        run_training(r, report.context, dir, resume);
+        run_training(r, report.context, report.run_precision, dir, resume);
         spdlog::info("run '{}' finished in {}", r.run_name, dir.string());
         return true;
     } catch (const std::exception& e) {

@@ -47,6 +47,7 @@ PruningRun::PruningRun(const PruningInputs& in)
       criterion(in.criterion),
       context(in.context),
       device(cap::to_device(in.context.device)),
+      precision(in.precision),
       run_dir(in.run_dir),
       log(in.log),
       train(in.recipe.prune.train),
@@ -56,6 +57,7 @@ PruningRun::PruningRun(const PruningInputs& in)
     modules = make_contrastive_modules(recipe);
     source = load_student(recipe, task, device);
     student = source.model;
+    precision.apply(student);
     schedule.bind(recipe::model_shape(student->config()), recipe.constraints);
     strategy_->prepare(*this);
 
@@ -121,6 +123,7 @@ train::StageContext PruningRun::stage_context(const std::string& name) {
     ctx.stage = name;
     ctx.seed = recipe.seed;
     ctx.checkpoints = false;
+    ctx.loss_scaling = precision.loss_scaling;
     return ctx;
 }
 

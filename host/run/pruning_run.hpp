@@ -24,6 +24,7 @@
 #include "prune/training_set_encoding.hpp"
 #include "recipe/resolve.hpp"
 #include "run/model_source.hpp"
+#include "run/precision.hpp"
 #include "run/teacher_stage.hpp"
 #include "train/fine_tune.hpp"
 #include "train/metrics_log.hpp"
@@ -58,6 +59,7 @@ struct PruningInputs {
     Teacher& teacher;
     host::CriterionPlugin& criterion;
     cap_exec_context context;
+    RunPrecision precision;
     std::filesystem::path run_dir;
     train::MetricsLog& log;
 };
@@ -82,6 +84,7 @@ public:
     host::CriterionPlugin& criterion;
     const cap_exec_context context;
     const at::Device device;
+    const RunPrecision precision;
     const std::filesystem::path run_dir;
     train::MetricsLog& log;
     const settings::FineTuneSettings& train;  // the recipe's [prune] training settings

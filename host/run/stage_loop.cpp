@@ -127,6 +127,7 @@ private:
     // The result, compacted; its evaluation checks that compaction changed nothing.
     static nlohmann::ordered_json save_result(PruningRun& run, const prune::StructuredMasks& masks) {
         model::Bert compact = model::compact(run.student, masks.heads, masks.ffn);
+        run.precision.apply(compact);
         save_model_folder(compact, run.run_dir / "final", run.source);
         auto final_metrics = run.task.evaluate(compact, run.eval_options()).metrics;
         int64_t parameters = 0;

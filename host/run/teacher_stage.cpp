@@ -32,12 +32,13 @@ void log_event(train::MetricsLog& log, const std::string& event, const nlohmann:
 }  // namespace
 
 Teacher prepare_teacher(const recipe::ResolvedRecipe& r, const data::Task& task, const at::Device& device,
-                        const fs::path& run_dir, train::MetricsLog& log, bool resume) {
+                        const RunPrecision& precision, const fs::path& run_dir, train::MetricsLog& log, bool resume) {
     Teacher t;
     if (!r.model.teacher_folder.empty()) {
         t.folder = r.model.teacher_folder;
         t.model = load_model(r.model.teacher, t.folder, task.head(), task.labels()).model;
         t.model->to(device);
+        precision.apply(t.model);
         t.metrics = evaluate(task, t.model, r, device);
         spdlog::info("teacher {}: {}", t.folder.string(), t.metrics.dump());
         log_event(log, "teacher", t.metrics, t.folder);
@@ -47,6 +48,7 @@ Teacher prepare_teacher(const recipe::ResolvedRecipe& r, const data::Task& task,
     if (resume && fs::exists(t.folder / "model.safetensors")) {
         t.model = model::load_pretrained(t.folder, task.head(), task.labels()).model;
         t.model->to(device);
+        precision.apply(t.model);
         t.metrics = evaluate(task, t.model, r, device);
         spdlog::info("teacher already fine-tuned in {}: {}", t.folder.string(), t.metrics.dump());
         return t;
@@ -55,12 +57,14 @@ Teacher prepare_teacher(const recipe::ResolvedRecipe& r, const data::Task& task,
     at::manual_seed(r.seed);
     ModelSource source = load_model(r.model.pretrained, r.model.folder, task.head(), task.labels());
     t.model = source.model;
+    precision.apply(t.model);
     train::StageContext stage(task, t.model, log);
     stage.device = device;
     stage.checkpoint_dir = run_dir / "checkpoints";
     stage.stage = "finetune";
     stage.seed = r.seed;
     stage.resume = resume;
+    stage.loss_scaling = precision.loss_scaling;
     t.metrics = train::fine_tune(stage, r.finetune);
     if (t.metrics.empty()) t.metrics = evaluate(task, t.model, r, device);
     save_model_folder(t.model, t.folder, source);

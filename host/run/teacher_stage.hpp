@@ -10,6 +10,7 @@
 #include "data/task.hpp"
 #include "model/bert.hpp"
 #include "recipe/resolve.hpp"
+#include "run/precision.hpp"
 #include "train/metrics_log.hpp"
 
 namespace cap::run {
@@ -21,6 +22,7 @@ struct Teacher {
 };
 
 Teacher prepare_teacher(const recipe::ResolvedRecipe& recipe, const data::Task& task, const at::Device& device,
-                        const std::filesystem::path& run_dir, train::MetricsLog& log, bool resume);
+                        const RunPrecision& precision, const std::filesystem::path& run_dir, train::MetricsLog& log,
+                        bool resume);
 
 }  // namespace cap::run

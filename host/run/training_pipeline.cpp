@@ -13,8 +13,8 @@ namespace fs = std::filesystem;
 
 namespace cap::run {
 
-void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& context, const fs::path& run_dir,
-                  bool resume) {
+void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& context, const RunPrecision& precision,
+                  const fs::path& run_dir, bool resume) {
     if (!r.task) {
         spdlog::info("no [task] in the recipe: nothing to train");
         return;
@@ -27,7 +27,7 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
 
     train::MetricsLog log(run_dir / "metrics.jsonl");
     if (resume) log.write({{"event", "resume"}});
-    Teacher teacher = prepare_teacher(r, *task, device, run_dir, log, resume);
+    Teacher teacher = prepare_teacher(r, *task, device, precision, run_dir, log, resume);
 
     nlohmann::ordered_json summary;
     summary["task"] = task->name();
@@ -40,7 +40,7 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
                 "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
                 "'resume' event)");
         host::CriterionPlugin criterion(r.instantiate(*r.criterion));
-        PruningRun pruning({r, *task, teacher, criterion, context, run_dir, log});
+        PruningRun pruning({r, *task, teacher, criterion, context, precision, run_dir, log});
         const nlohmann::ordered_json result = pruning.run();
         for (auto& [k, v] : result.items()) summary[k] = v;
     } else if (r.criterion || r.schedule) {

@@ -55,6 +55,10 @@ fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model:
                              {"step", state.step},
                              {"metrics_bytes", state.metrics_bytes},
                              {"shuffle_rng", state.shuffle_rng}};
+    if (state.loss_scaler)
+        j["loss_scaler"] = {{"scale", state.loss_scaler->scale},
+                            {"clean_steps", state.loss_scaler->clean_steps},
+                            {"skipped_steps", state.loss_scaler->skipped_steps}};
     util::write_file_atomic(tmp / "state.json", j.dump(2) + "\n");
     fs::remove_all(final_dir);
     fs::rename(tmp, final_dir);
@@ -91,6 +95,11 @@ TrainingState load_checkpoint(const fs::path& folder, model::Bert& model, AdamW&
     s.step = j.at("step").get<int64_t>();
     s.metrics_bytes = j.at("metrics_bytes").get<uint64_t>();
     s.shuffle_rng = j.at("shuffle_rng").get<std::string>();
+    if (j.contains("loss_scaler")) {
+        const auto& l = j.at("loss_scaler");
+        s.loss_scaler = LossScalerState{l.at("scale").get<double>(), l.at("clean_steps").get<int64_t>(),
+                                        l.at("skipped_steps").get<int64_t>()};
+    }
     auto weights = model::read_safetensors(folder / "model.safetensors").tensors;
     auto report = model::assign_state(model, weights, (folder / "model.safetensors").string());
     if (!report.missing.empty() || !report.unexpected.empty())

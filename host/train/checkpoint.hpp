@@ -11,15 +11,17 @@
 
 #include "model/bert.hpp"
 #include "train/adamw.hpp"
+#include "train/loss_scaler.hpp"
 
 namespace cap::train {
 
 struct TrainingState {
-    std::string stage;           // "finetune", ...
-    int64_t epoch = 0;           // epochs completed in the stage
-    int64_t step = 0;            // optimizer steps taken in the stage
-    uint64_t metrics_bytes = 0;  // size of metrics.jsonl at the checkpoint
-    std::string shuffle_rng;     // the data-order generator, serialised
+    std::string stage;                           // "finetune", ...
+    int64_t epoch = 0;                           // epochs completed in the stage
+    int64_t step = 0;                            // optimizer steps taken in the stage
+    uint64_t metrics_bytes = 0;                  // size of metrics.jsonl at the checkpoint
+    std::string shuffle_rng;                     // the data-order generator, serialised
+    std::optional<LossScalerState> loss_scaler;  // float16 runs only
 };
 
 // Writes <dir>/<stage>-e<epoch>/ atomically and removes older checkpoints of the stage beyond

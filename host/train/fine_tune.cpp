@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "train/adamw.hpp"
 #include "train/checkpoint.hpp"
+#include "train/loss_scaler.hpp"
 #include "train/lr_schedule.hpp"
 #include "util/seed.hpp"
 
@@ -56,14 +58,19 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
     AdamW optimizer(ctx.model, {s.learning_rate, s.weight_decay, s.adam_epsilon});
     for (const auto& g : ctx.extra_groups) optimizer.add_group(g.name, g.tensors, g.lr_scale);
     LinearSchedule schedule(warmup, total_steps);
+    std::vector<at::Tensor> trained;  // what the loss scaler unscales
+    for (const auto& p : optimizer.params()) trained.push_back(p.value);
     std::mt19937_64 shuffle(util::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
     int64_t epoch = 0, step = 0;
+    std::optional<LossScaler> scaler;
+    if (ctx.loss_scaling) scaler.emplace();
     if (ctx.resume && ctx.checkpoints) {
         if (auto folder = latest_checkpoint(ctx.checkpoint_dir, ctx.stage)) {
             TrainingState state = load_checkpoint(*folder, ctx.model, optimizer);
             epoch = state.epoch;
             step = state.step;
+            if (scaler && state.loss_scaler) scaler.emplace(*state.loss_scaler);
             std::istringstream(state.shuffle_rng) >> shuffle;
             ctx.log.truncate(state.metrics_bytes);
             spdlog::info("{}: resuming after epoch {} (step {}) from {}", ctx.stage, epoch, step, folder->string());
@@ -87,7 +94,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
         ctx.model->train();
         const auto order = permutation(n, shuffle);
         double window_loss = 0;
-        int64_t window_steps = 0, window_examples = 0;
+        int64_t window_steps = 0, window_examples = 0, window_skipped = 0;
         auto window_start = Clock::now();
         for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b) {
             const auto begin = static_cast<size_t>(b * s.batch_size);
@@ -105,9 +112,19 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
                 loss.loss = task_loss(ctx.task, ctx.model->forward(batch.inputs), batch);
                 loss.value = loss.loss.item<double>();
             }
-            loss.loss.backward();
-            if (ctx.after_backward) ctx.after_backward(ctx.step_offset + step);
-            optimizer.step(s.max_grad_norm);
+            bool finite = true;
+            if (scaler) {
+                scaler->scale(loss.loss).backward();
+                finite = scaler->unscale(trained);
+                scaler->update(finite);
+                if (!finite) ++window_skipped;
+            } else {
+                loss.loss.backward();
+            }
+            if (finite) {  // a float16 step with inf/NaN gradients is skipped, as GradScaler does
+                if (ctx.after_backward) ctx.after_backward(ctx.step_offset + step);
+                optimizer.step(s.max_grad_norm);
+            }
             ++step;
             window_loss += loss.value;
             if (window_terms.empty())
@@ -130,10 +147,14 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
                 for (const auto& [name, sum] : window_terms) e[name] = sum / window_steps;
                 e["learning_rate"] = lr;
                 e["examples_per_second"] = rate;
+                if (scaler) {
+                    e["loss_scale"] = scaler->state().scale;
+                    e["skipped_steps"] = window_skipped;
+                }
                 ctx.log.write(e);
                 window_terms.clear();
                 window_loss = 0;
-                window_steps = window_examples = 0;
+                window_steps = window_examples = window_skipped = 0;
                 window_start = Clock::now();
             }
         }
@@ -150,8 +171,14 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
         if (!ctx.checkpoints) continue;
         std::ostringstream rng_text;
         rng_text << shuffle;
-        save_checkpoint(ctx.checkpoint_dir, {ctx.stage, epoch + 1, step, ctx.log.size(), rng_text.str()}, ctx.model,
-                        optimizer, s.keep_checkpoints);
+        TrainingState state;
+        state.stage = ctx.stage;
+        state.epoch = epoch + 1;
+        state.step = step;
+        state.metrics_bytes = ctx.log.size();
+        state.shuffle_rng = rng_text.str();
+        if (scaler) state.loss_scaler = scaler->state();
+        save_checkpoint(ctx.checkpoint_dir, state, ctx.model, optimizer, s.keep_checkpoints);
     }
     return last_eval;
 }

@@ -51,6 +51,7 @@ struct StageContext {
     model::ForwardOptions eval_forward;  // masks to evaluate with
     int64_t step_offset = 0;             // optimizer steps taken by earlier stages of the run
     bool checkpoints = true;             // save (and resume from) a checkpoint after every epoch
+    bool loss_scaling = false;           // float16: dynamic loss scaling (train/loss_scaler.hpp)
     nlohmann::ordered_json event_fields = nlohmann::ordered_json::object();  // added to every event
     std::vector<OptimizerGroup> extra_groups;
     // Hooks for training while pruning; each may be empty. `epoch` counts the stage's epochs from

@@ -1,13 +1,24 @@
 // backends/cuda: LibTorch on an NVIDIA GPU.
 //
-// Built against the same LibTorch as everything else, through LibTorch's device-generic hooks
-// only, so it compiles (and explains itself) with a CPU-only LibTorch such as Debian's: probe()
-// then says that this LibTorch has no CUDA, and a recipe asking for `cuda` fails validation with
-// that reason. Work runs on LibTorch's current stream of the chosen device.
+// Built against the same LibTorch as everything else. With a CUDA LibTorch (the one inside
+// PyPI's torch wheel; CAP_WITH_CUDA) it uses CUDA itself: the chosen device is made current,
+// work runs on LibTorch's current stream of that device (handed to plugins in the context),
+// synchronize() waits for that stream, and memory figures come from the CUDA caching allocator.
+// With a CPU-only LibTorch such as Debian's it compiles through the device-generic hooks and
+// explains itself: probe() says that this LibTorch has no CUDA, and a recipe asking for `cuda`
+// fails validation with that reason.
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/version.h>
+
+#if CAP_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+#endif
 
 #include <sstream>
 
@@ -57,6 +68,10 @@ public:
         std::string reason = unavailable_reason(device_);
         if (!reason.empty()) cap::fail("cuda backend unavailable: " + reason, CAP_ERROR_UNAVAILABLE);
         at::globalContext().setAllowTF32CuBLAS(allow_tf32_);
+#if CAP_WITH_CUDA
+        // Tensors created with a bare `cuda` device and kernels LibTorch launches go to this one.
+        c10::cuda::set_device(static_cast<c10::DeviceIndex>(device_));
+#endif
         host.info("using CUDA device " + std::to_string(device_));
     }
 
@@ -64,7 +79,11 @@ public:
         cap_exec_context c{};
         c.struct_size = sizeof(c);
         c.device = {kDLCUDA, static_cast<int32_t>(device_)};
+#if CAP_WITH_CUDA
+        c.stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)).stream();
+#else
         c.stream = nullptr;  // LibTorch's current stream on that device
+#endif
         c.num_threads = 0;
         return c;
     }
@@ -85,14 +104,33 @@ public:
 
     void synchronize(const cap_exec_context& ctx) override {
         if (ctx.device.device_type != kDLCUDA) cap::fail("cuda backend asked to synchronize a non-CUDA device");
+#if CAP_WITH_CUDA
+        const auto index = static_cast<c10::DeviceIndex>(ctx.device.device_id);
+        c10::cuda::CUDAGuard guard(index);
+        c10::cuda::getCurrentCUDAStream(index).synchronize();
+#else
         at::detail::getCUDAHooks().deviceSynchronize(ctx.device.device_id);
+#endif
     }
 
     cap_memory_info memory() override {
-        // Allocator statistics live in c10_cuda, which a CPU-only LibTorch does not ship; with
-        // only the generic hooks the figures are unknown (0), as the ABI allows.
         cap_memory_info m{};
         m.struct_size = sizeof(m);
+#if CAP_WITH_CUDA
+        // used: what LibTorch's tensors occupy now (the caching allocator's "allocated", the
+        // figure torch.cuda.memory_allocated() reports); total and free: the device's, as the
+        // driver sees them (free excludes what the allocator caches).
+        const auto index = static_cast<c10::DeviceIndex>(device_);
+        c10::cuda::CUDAGuard guard(index);
+        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+        m.used = static_cast<uint64_t>(stats.allocated_bytes[0].current);  // [0]: all pools together
+        size_t free_bytes = 0, total_bytes = 0;
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+            m.free = free_bytes;
+            m.total = total_bytes;
+        }
+#endif
+        // A CPU-only LibTorch has no allocator statistics: the figures stay unknown (0).
         return m;
     }
 
