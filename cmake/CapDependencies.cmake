@@ -34,6 +34,13 @@ if(TARGET torch_cuda)
 endif()
 message(STATUS "cap: LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX} (CUDA: ${CAP_TORCH_HAS_CUDA})")
 
+# The wheel's libtorch.so also exports parts of a newer libstdc++ than the system's (the
+# manylinux toolchain links them in statically), std::filesystem among them; when libtorch.so
+# comes before libstdc++.so in a program's needed libraries, cap's calls bind to those copies,
+# and std::filesystem::remove_all jumps to address 0. Naming libstdc++ first makes the system's
+# own definitions win for every program and plugin (with Debian's LibTorch it changes nothing).
+add_link_options("LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
+
 # The wheel's LibTorch ships its own fmt (12.x) in its include folder, which would shadow the
 # fmt 9 that Debian's spdlog is compiled against. cap's code sees Debian's: a folder holding only
 # a link to it goes in front of LibTorch's include folders.

@@ -16,6 +16,9 @@ if(CAP_CCACHE)
 endif()
 
 set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+# An installed cap finds a LibTorch outside the system's folders (the one inside a torch wheel)
+# where it was linked from.
+set(CMAKE_INSTALL_RPATH_USE_LINK_PATH ON)
 set(CAP_PLUGIN_DIR_RELATIVE ${CMAKE_INSTALL_LIBDIR}/cap/plugins)
 set(CAP_PLUGIN_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/${CAP_PLUGIN_DIR_RELATIVE})
 

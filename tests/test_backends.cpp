@@ -1,6 +1,7 @@
 // backends/cpu and backends/cuda through the ABI, and BLAS detection.
 #include <doctest/doctest.h>
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include "plugin/backend_plugin.hpp"
@@ -58,16 +59,44 @@ TEST_CASE("backends: cuda explains why it is unavailable and refuses to be creat
                          doctest::Contains("cuda backend unavailable"), PluginError);
 }
 
+TEST_CASE("backends: cuda on a GPU runs on its device and reports the caching allocator's memory") {
+    auto lib = backend("cuda");
+    const OptionValues options{{"device", int64_t{0}}, {"precision", std::string("bfloat16")}, {"allow_tf32", true}};
+    auto probe = probe_backend(*lib, options);
+    if (!probe.available) {
+        MESSAGE("SKIP: no usable GPU here (" << probe.reason << ")");
+        return;
+    }
+    BackendPlugin cuda(std::make_unique<PluginInstance>(lib, options));
+    const auto ctx = cuda.context();
+    CHECK(ctx.device.device_type == kDLCUDA);
+    CHECK(ctx.device.device_id == 0);
+    const auto policy = cuda.precision();
+    CHECK(policy.compute_dtype.code == kDLBfloat);
+    CHECK(policy.allow_tf32 == 1);
+    const auto before = cuda.memory();
+    at::Tensor held = at::ones({64, 1024, 1024}, at::TensorOptions().device(at::kCUDA));  // 256 MiB
+    CHECK_NOTHROW(cuda.synchronize(ctx));
+    const auto after = cuda.memory();
+    CHECK(after.total > 0);
+    CHECK(after.free < after.total);
+    CHECK(after.used >= before.used + held.numel() * 4);  // the allocator's "allocated" bytes
+}
+
 TEST_CASE("backends: BLAS libraries are classified by the file that provides sgemm_") {
     using cap::sys::classify_blas_path;
     CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3").vendor == "OpenBLAS");
     CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3").is_reference());
     CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3").vendor == "BLIS");
     CHECK(classify_blas_path("/opt/intel/mkl/lib/libmkl_rt.so").vendor == "MKL");
+    CHECK(classify_blas_path("/venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.so").vendor == "MKL");
     CHECK(classify_blas_path("").vendor == "unknown");
     CHECK(cap::sys::blas_warning(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"))
               .find("libopenblas0-pthread") != std::string::npos);
     CHECK(cap::sys::blas_warning(classify_blas_path("/x/openblas-pthread/libblas.so.3")).empty());
-    // This test process links LibTorch, so its BLAS is the one the install step chose.
-    CHECK(cap::sys::probe_blas().vendor == "OpenBLAS");
+    // This test process links LibTorch, so its BLAS is the one the install step chose (Debian's
+    // LibTorch) or the MKL inside PyPI's wheel.
+    const std::string vendor = cap::sys::probe_blas().vendor;
+    CHECK((vendor == "OpenBLAS" || vendor == "MKL"));
+    CHECK_FALSE(cap::sys::probe_blas().is_reference());
 }

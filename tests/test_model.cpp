@@ -14,6 +14,7 @@
 #include "model/weight_masks.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
+#include "support/test_device.hpp"
 #include "text/encoding.hpp"
 
 namespace fs = std::filesystem;
@@ -95,31 +96,36 @@ BertConfig tiny_config(int64_t labels = 2) {
     return c;
 }
 
-BertBatch random_batch(int64_t batch = 3, int64_t length = 10) {
+BertBatch random_batch(const c10::Device& device = at::kCPU, int64_t batch = 3, int64_t length = 10) {
     at::manual_seed(11);
     at::Tensor ids = at::randint(5, 64, {batch, length}, at::kLong);
     at::Tensor mask = at::ones({batch, length}, at::kLong);
     mask[0].narrow(0, 6, 4).zero_();  // padding in the first row
-    return {ids, at::zeros_like(ids), mask};
+    ids = ids.to(device);
+    return {ids, at::zeros_like(ids), mask.to(device)};
 }
 
-Bert make_model(TaskHead head = TaskHead::kClassification) {
+Bert make_model(const c10::Device& device = at::kCPU, TaskHead head = TaskHead::kClassification) {
     at::manual_seed(5);
     Bert m(tiny_config(), head);
     m->eval();
+    m->to(device);
     return m;
 }
+
+at::TensorOptions on(const c10::Device& device) { return at::TensorOptions().device(device); }
 
 }  // namespace
 
 TEST_CASE("model: all-ones masks change nothing") {
-    auto m = make_model();
+    CAP_TEST_DEVICE(device);
+    auto m = make_model(device);
     torch::NoGradGuard no_grad;
-    auto batch = random_batch();
+    auto batch = random_batch(device);
     at::Tensor plain = m->forward(batch).logits;
     ForwardOptions ones;
-    ones.head_mask = at::ones({2, 4});
-    ones.ffn_mask = at::ones({2, 12});
+    ones.head_mask = at::ones({2, 4}, on(device));
+    ones.ffn_mask = at::ones({2, 12}, on(device));
     CHECK(at::allclose(m->forward(batch, ones).logits, plain, 0, 1e-6));
     WeightTransform identity = [](int64_t, EncoderLinear, const at::Tensor& w) { return w * at::ones_like(w); };
     ForwardOptions weights;
@@ -128,12 +134,13 @@ TEST_CASE("model: all-ones masks change nothing") {
 }
 
 TEST_CASE("model: gradients w.r.t. head and FFN masks are available") {
-    auto m = make_model();
-    auto batch = random_batch();
+    CAP_TEST_DEVICE(device);
+    auto m = make_model(device);
+    auto batch = random_batch(device);
     ForwardOptions o;
-    o.head_mask = at::ones({2, 4}).requires_grad_(true);
-    o.ffn_mask = at::ones({2, 12}).requires_grad_(true);
-    at::Tensor loss = at::cross_entropy_loss(m->forward(batch, o).logits, at::tensor({0L, 1L, 1L}));
+    o.head_mask = at::ones({2, 4}, on(device)).requires_grad_(true);
+    o.ffn_mask = at::ones({2, 12}, on(device)).requires_grad_(true);
+    at::Tensor loss = at::cross_entropy_loss(m->forward(batch, o).logits, at::tensor({0L, 1L, 1L}).to(device));
     loss.backward();
     REQUIRE(o.head_mask.grad().defined());
     CHECK(o.head_mask.grad().sizes() == at::IntArrayRef({2, 4}));
@@ -142,9 +149,10 @@ TEST_CASE("model: gradients w.r.t. head and FFN masks are available") {
 }
 
 TEST_CASE("model: a zero in a weight mask is the same as a zero weight") {
-    auto m = make_model();
+    CAP_TEST_DEVICE(device);
+    auto m = make_model(device);
     torch::NoGradGuard no_grad;
-    auto batch = random_batch();
+    auto batch = random_batch(device);
     at::Tensor mask = at::ones_like(m->linear_weight(1, EncoderLinear::kIntermediate));
     mask[3].zero_();
     WeightTransform masked = [&](int64_t layer, EncoderLinear which, const at::Tensor& w) {
@@ -158,17 +166,18 @@ TEST_CASE("model: a zero in a weight mask is the same as a zero weight") {
 }
 
 TEST_CASE("model: pooled representations are L2-normalised, cls and mean") {
-    auto m = make_model();
+    CAP_TEST_DEVICE(device);
+    auto m = make_model(device);
     torch::NoGradGuard no_grad;
-    auto batch = random_batch();
+    auto batch = random_batch(device);
     for (Pooling p : {Pooling::kCls, Pooling::kMean}) {
         ForwardOptions o;
         o.representation = p;
         at::Tensor r = m->forward(batch, o).representation;
         REQUIRE(r.sizes() == at::IntArrayRef({3, 16}));
-        CHECK(at::allclose(r.norm(2, 1), at::ones({3}), 0, 1e-5));
+        CHECK(at::allclose(r.norm(2, 1), at::ones({3}, on(device)), 0, 1e-5));
     }
-    auto span = make_model(TaskHead::kSpan);
+    auto span = make_model(device, TaskHead::kSpan);
     ForwardOptions o;
     o.representation = Pooling::kCls;
     auto out = span->forward(batch, o);
@@ -177,14 +186,15 @@ TEST_CASE("model: pooled representations are L2-normalised, cls and mean") {
 }
 
 TEST_CASE("model: compaction removes masked heads and neurons and keeps the outputs") {
-    auto m = make_model();
+    CAP_TEST_DEVICE(device);
+    auto m = make_model(device);
     torch::NoGradGuard no_grad;
-    auto batch = random_batch();
-    at::Tensor heads = at::ones({2, 4});
+    auto batch = random_batch(device);
+    at::Tensor heads = at::ones({2, 4}, on(device));
     heads[0][1] = 0;
     heads[0][3] = 0;
     heads[1].zero_();  // a layer without attention
-    at::Tensor ffn = at::ones({2, 12});
+    at::Tensor ffn = at::ones({2, 12}, on(device));
     ffn[0].narrow(0, 0, 5).zero_();
     ffn[1][7] = 0;
     ForwardOptions o;
@@ -205,13 +215,14 @@ TEST_CASE("model: compaction removes masked heads and neurons and keeps the outp
     auto back = load_pretrained(dir, TaskHead::kClassification);
     CHECK(back.report.missing.empty());
     back.model->eval();
+    back.model->to(device);
     CHECK(at::allclose(back.model->forward(batch).logits, masked, 0, 1e-5));
     auto config = nlohmann::json::parse(cap::test::read_text(dir / "config.json"));
     CHECK(config["pruned_heads"]["0"] == std::vector<int>{1, 3});
     CHECK(config["pruned_heads"]["1"] == std::vector<int>{0, 1, 2, 3});
 
     // Equal FFN widths everywhere: plain intermediate_size, which Hugging Face can load.
-    at::Tensor uniform = at::ones({2, 12});
+    at::Tensor uniform = at::ones({2, 12}, on(device));
     uniform[0][0] = 0;
     uniform[1][5] = 0;
     Bert even = compact(m, {}, uniform);

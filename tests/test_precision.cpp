@@ -10,6 +10,7 @@
 #include "model/checkpoint.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
+#include "support/test_device.hpp"
 #include "test_paths.hpp"
 #include "text/wordpiece_tokenizer.hpp"
 #include "train/adamw.hpp"
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 using namespace cap;
 
 TEST_CASE("precision: bfloat16 autocast keeps bert-tiny-sst2's logits and SST-2 dev accuracy") {
+    CAP_TEST_DEVICE(device);
     auto models = cap::test::models_dir();
     auto data = cap::test::data_dir();
     CAP_REQUIRE_SHARED(models, "shared models");
@@ -33,10 +35,11 @@ TEST_CASE("precision: bfloat16 autocast keeps bert-tiny-sst2's logits and SST-2 
     auto task = data::make_task(config, &tokenizer);
     auto model = model::load_pretrained(folder, task->head(), task->labels()).model;
     model->eval();
+    model->to(device);
 
     std::vector<int64_t> rows(256);
     for (int64_t i = 0; i < 256; ++i) rows[static_cast<size_t>(i)] = i;
-    const data::Batch batch = task->train_batch(rows);
+    const data::Batch batch = task->train_batch(rows).to(device);
     at::NoGradGuard no_grad;
     const at::Tensor full = model->forward(batch.inputs).logits;
     model->set_compute_dtype(at::kBFloat16);
@@ -52,6 +55,7 @@ TEST_CASE("precision: bfloat16 autocast keeps bert-tiny-sst2's logits and SST-2 
     CHECK(agree > 0.98);
 
     data::EvalOptions eval;
+    eval.device = device;
     model->set_compute_dtype(at::kFloat);
     const double accuracy32 = task->evaluate(model, eval).metrics["accuracy"].get<double>();
     model->set_compute_dtype(at::kBFloat16);
@@ -85,14 +89,16 @@ std::unique_ptr<data::Task> synthetic_task(size_t examples) {
 }  // namespace
 
 TEST_CASE("precision: training steps under bfloat16 autocast lower the loss") {
+    CAP_TEST_DEVICE(device);
     auto task = synthetic_task(64);
     auto m = synthetic_bert(*task, 4);
+    m->to(device);
     m->set_compute_dtype(at::kBFloat16);
     m->eval();  // no dropout: the loss moves only by the updates
     train::AdamW optimizer(m, {1e-2, 0.0, 1e-8});
     std::vector<int64_t> rows(64);
     for (int64_t i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
-    const data::Batch batch = task->train_batch(rows);
+    const data::Batch batch = task->train_batch(rows).to(device);
     std::vector<double> losses;
     for (int step = 0; step < 10; ++step) {
         optimizer.zero_grad();

@@ -14,6 +14,7 @@
 #include "model/safetensors.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
+#include "support/test_device.hpp"
 #include "test_paths.hpp"
 #include "train/adamw.hpp"
 #include "train/fine_tune.hpp"
@@ -107,6 +108,7 @@ TEST_CASE("training: the fused AdamW with clipping matches LibTorch's AdamW afte
 }
 
 TEST_CASE("training: a tiny BERT learns the synthetic task") {
+    CAP_TEST_DEVICE(device);
     settings::TaskConfig config;
     config.name = "synthetic";
     config.max_train_examples = 1500;
@@ -123,6 +125,7 @@ TEST_CASE("training: a tiny BERT learns the synthetic task") {
     const fs::path dir = cap::test::scratch_dir("learn_synthetic");
     train::MetricsLog log(dir / "metrics.jsonl");
     train::StageContext ctx(*task, m, log);
+    ctx.device = device;
     ctx.checkpoint_dir = dir / "checkpoints";
     ctx.stage = "finetune";
     ctx.seed = 3;

@@ -26,7 +26,11 @@ BlasInfo classify_blas_path(const std::string& resolved_path) {
         info.vendor = "BLIS";
     else if (has("mkl"))
         info.vendor = "MKL";
-    else if (has("atlas"))
+    else if (has("libtorch_cpu")) {
+        // PyPI's x86-64 torch wheels link MKL statically into libtorch_cpu.so.
+        info.vendor = "MKL";
+        info.detail = "linked into LibTorch";
+    } else if (has("atlas"))
         info.vendor = "ATLAS";
     else if (has("/blas/libblas.so") || has("/libblas.so") || has("netlib"))
         // Debian installs the reference implementation as .../blas/libblas.so.3.

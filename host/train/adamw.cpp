@@ -34,6 +34,7 @@ namespace {
 
 double grad_norm(const std::vector<AdamW::Param>& params) {
     double sum = 0;
+    at::Tensor on_device;  // other devices: summed where the gradients are, read back once per step
     for (const auto& p : params) {
         const at::Tensor& g = p.value.grad();
         if (!g.defined() || g.numel() == 0) continue;
@@ -47,9 +48,11 @@ double grad_norm(const std::vector<AdamW::Param>& params) {
                 },
                 std::plus<double>());
         } else {
-            sum += g.to(at::kDouble).pow(2).sum().item<double>();
+            at::Tensor squares = g.to(at::kDouble).pow(2).sum();
+            on_device = on_device.defined() ? on_device + squares : squares;
         }
     }
+    if (on_device.defined()) sum += on_device.item<double>();
     return std::sqrt(sum);
 }
 

@@ -27,11 +27,19 @@
 namespace {
 
 std::string unavailable_reason(int64_t device) {
+#if CAP_WITH_CUDA
+    // at::hasCUDA() is false here too when no GPU is seen: say which of the two it is.
+    const int count = c10::cuda::device_count();
+    if (count == 0)
+        return std::string("this LibTorch (") + TORCH_VERSION +
+               ", CUDA) sees no GPU (check the driver, nvidia-smi and CUDA_VISIBLE_DEVICES)";
+#else
     if (!at::hasCUDA())
         return std::string("this LibTorch (") + TORCH_VERSION +
                ") was built without CUDA support; install a CUDA build of LibTorch";
     int count = at::detail::getCUDAHooks().getNumGPUs();
     if (count == 0) return "LibTorch has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)";
+#endif
     if (device >= count)
         return "device " + std::to_string(device) + " requested but only " + std::to_string(count) +
                " GPU(s) are visible";

@@ -1,0 +1,21 @@
+#include "support/test_device.hpp"
+
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace cap::test {
+
+std::optional<c10::Device> test_device() {
+    const char* env = std::getenv("CAP_TEST_BACKEND");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "cpu") return c10::Device(c10::kCPU);
+    if (name != "cuda") throw std::invalid_argument("CAP_TEST_BACKEND=" + name + ": cpu or cuda");
+    if (!at::hasCUDA() || at::detail::getCUDAHooks().getNumGPUs() == 0) return std::nullopt;
+    return c10::Device(c10::kCUDA, 0);
+}
+
+}  // namespace cap::test
