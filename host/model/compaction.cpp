@@ -63,12 +63,14 @@ Bert compact(Bert& model, const at::Tensor& head_mask_in, const at::Tensor& ffn_
     }
 
     Bert small(config, model->head());
+    const at::Device device = model->parameters().front().device();
+    small->to(device);  // the compacted model lives where the pruned one does
     torch::NoGradGuard no_grad;
     for (int64_t l = 0; l < L; ++l) {
         auto& from = model->layer(l);
         auto& to = small->layer(l);
         const auto& heads = head_positions[l];
-        const at::Tensor keep_neurons = index(neurons[l]);
+        const at::Tensor keep_neurons = index(neurons[l]).to(device);
         for (auto [src, dst] : {std::make_pair(from.attention->self->query, to.attention->self->query),
                                 std::make_pair(from.attention->self->key, to.attention->self->key),
                                 std::make_pair(from.attention->self->value, to.attention->self->value)}) {

@@ -80,16 +80,18 @@ public:
         at::Tensor labels = batch.labels ? cap::expect(batch.labels, at::kLong, 1, "labels") : at::Tensor();
         const int64_t n = slices_[0].size(0);
         if (idx.numel() != anchors.size(0)) cap::fail("indices and anchors differ in length");
-        if (idx.numel() > 0 && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= n))
-            cap::fail("an anchor's index is outside the bank (" + std::to_string(n) + " rows)");
+        // The batch's indices are few: one copy to the host (the step's only read-back here)
+        // serves both the range check and the exclusion of the batch from the extra negatives.
+        const at::Tensor host_idx = idx.to(at::kCPU).contiguous();
+        const int64_t* ids = host_idx.data_ptr<int64_t>();
+        for (int64_t i = 0; i < host_idx.numel(); ++i)
+            if (ids[i] < 0 || ids[i] >= n)
+                cap::fail("an anchor's index is outside the bank (" + std::to_string(n) + " rows)");
 
         // The same step always draws the same extras, so a resumed run repeats them.
         std::mt19937_64 rng(seed_ ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(progress.step + 1)));
         std::unordered_set<int64_t> excluded;
-        if (exclude_batch_) {
-            at::Tensor cpu = idx.to(at::kCPU);
-            for (int64_t i = 0; i < cpu.numel(); ++i) excluded.insert(cpu.data_ptr<int64_t>()[i]);
-        }
+        if (exclude_batch_) excluded.insert(ids, ids + host_idx.numel());
         const auto r = static_cast<int64_t>(slices_.size());
         at::Tensor extra = sample_extra(n, extra_ / r, excluded, rng).to(anchors.device());
 
