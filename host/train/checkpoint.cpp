@@ -36,6 +36,13 @@ void set_generator_state(const at::Tensor& state) {
     gen.set_state(state);
 }
 
+// Dropout on a GPU draws from that device's own generator: its state is saved beside the CPU's.
+std::optional<at::Device> cuda_device_of(model::Bert& model) {
+    const auto params = model->parameters();
+    if (params.empty() || !params.front().is_cuda()) return std::nullopt;
+    return params.front().device();
+}
+
 }  // namespace
 
 fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model::Bert& model, const AdamW& optimizer,
@@ -50,6 +57,11 @@ fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model:
     model::write_safetensors(tmp / "model.safetensors", tensors);
     optimizer.save(tmp / "optimizer.safetensors");
     torch::save(generator_state(), (tmp / "rng.pt").string());
+    if (auto device = cuda_device_of(model)) {
+        auto gen = at::globalContext().defaultGenerator(*device);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        torch::save(gen.get_state(), (tmp / "rng-cuda.pt").string());
+    }
     nlohmann::ordered_json j{{"stage", state.stage},
                              {"epoch", state.epoch},
                              {"step", state.step},
@@ -108,6 +120,13 @@ TrainingState load_checkpoint(const fs::path& folder, model::Bert& model, AdamW&
     at::Tensor rng;
     torch::load(rng, (folder / "rng.pt").string());
     set_generator_state(rng);
+    if (auto device = cuda_device_of(model); device && fs::exists(folder / "rng-cuda.pt")) {
+        at::Tensor cuda_rng;
+        torch::load(cuda_rng, (folder / "rng-cuda.pt").string());
+        auto gen = at::globalContext().defaultGenerator(*device);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(cuda_rng);
+    }
     return s;
 }
 
