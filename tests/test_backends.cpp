@@ -89,7 +89,9 @@ TEST_CASE("backends: BLAS libraries are classified by the file that provides sge
     CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3").is_reference());
     CHECK(classify_blas_path("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3").vendor == "BLIS");
     CHECK(classify_blas_path("/opt/intel/mkl/lib/libmkl_rt.so").vendor == "MKL");
+#if defined(__x86_64__)
     CHECK(classify_blas_path("/venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.so").vendor == "MKL");
+#endif
     CHECK(classify_blas_path("").vendor == "unknown");
     CHECK(cap::sys::blas_warning(classify_blas_path("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"))
               .find("libopenblas0-pthread") != std::string::npos);

@@ -126,6 +126,39 @@ TEST_CASE("precision: float16 autocast needs CUDA and the CPU refuses it with th
     CHECK((at::matmul(at::ones({2, 2}), at::ones({2, 2})).scalar_type() == at::kFloat));  // restored on exit
 }
 
+TEST_CASE("precision: float16 autocast with loss scaling lowers the loss on CUDA") {
+    CAP_TEST_DEVICE(device);
+    if (!device.is_cuda()) {
+        MESSAGE("SKIP: float16 autocast needs CUDA (CAP_TEST_BACKEND=cuda on a GPU)");
+        return;
+    }
+    auto task = synthetic_task(64);
+    auto m = synthetic_bert(*task, 4);
+    m->to(device);
+    m->set_compute_dtype(at::kHalf);
+    m->eval();
+    train::AdamW optimizer(m, {1e-2, 0.0, 1e-8});
+    std::vector<at::Tensor> trained;
+    for (const auto& p : optimizer.params()) trained.push_back(p.value);
+    train::LossScaler scaler;
+    std::vector<int64_t> rows(64);
+    for (int64_t i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
+    const data::Batch batch = task->train_batch(rows).to(device);
+    std::vector<double> losses;
+    for (int step = 0; step < 10; ++step) {
+        optimizer.zero_grad();
+        at::Tensor loss = train::task_loss(*task, m->forward(batch.inputs), batch);
+        scaler.scale(loss).backward();
+        const bool finite = scaler.unscale(trained);
+        scaler.update(finite);
+        if (finite) optimizer.step(1.0);
+        losses.push_back(loss.item<double>());
+    }
+    CAPTURE(losses);
+    CHECK(losses.back() < losses.front() - 0.05);
+    CHECK(scaler.state().skipped_steps <= 2);
+}
+
 TEST_CASE("precision: the loss scaler skips a step with inf gradients, backs off, and grows again") {
     at::Tensor w = at::ones({3}).requires_grad_(true);
     train::LossScaler scaler({1024.0, 0, 0}, {2.0, 0.5, 2});
@@ -153,11 +186,14 @@ TEST_CASE("precision: the loss scaler skips a step with inf gradients, backs off
 }
 
 TEST_CASE("precision: with loss scaling, a step whose gradients overflow is skipped and training goes on") {
+    CAP_TEST_DEVICE(device);
     auto task = synthetic_task(96);
     auto m = synthetic_bert(*task, 6);
+    m->to(device);
     const fs::path dir = cap::test::scratch_dir("precision_skipped_step");
     train::MetricsLog log(dir / "metrics.jsonl");
     train::StageContext ctx(*task, m, log);
+    ctx.device = device;
     ctx.stage = "finetune";
     ctx.checkpoints = false;
     ctx.loss_scaling = true;

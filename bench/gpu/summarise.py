@@ -10,7 +10,14 @@ import json
 import math
 import pathlib
 import sys
-import tomllib
+
+try:
+    import tomllib  # Python 3.11+
+except ImportError:  # older Pythons: the same parser from PyPI, if it is there
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
 
 # Training examples per task (GLUE train splits; SQuAD v1.1: windows of 384 tokens, stride 128).
 TRAIN_EXAMPLES = {"sst2": 67349, "mnli": 392702, "qqp": 363846, "squad": 88600}
@@ -106,7 +113,7 @@ def recipe_hours(recipe, t):
     """Projected hours of one recipe from step times `t` (seconds at sequence length 128)."""
     task = recipe.get("task", {}).get("name")
     n = TRAIN_EXAMPLES.get(task)
-    if n is None or not t.get("ce"):
+    if n is None or not all(t.get(k) for k in ("ce", "capf", "movement")):
         return None
     scale = recipe["task"].get("max_seq_length", 128) / 128  # linear in tokens, roughly
     seconds = 0.0
@@ -132,6 +139,9 @@ def projections(configs, measured, shape):
     recipes = sorted(p for d in ["cap-f", "cap-m", "cap-soft", "baselines"]
                      for p in (configs / d).glob("*.toml") if "bert-tiny" not in p.name)
     if not recipes or not measured:
+        return
+    if tomllib is None:
+        print("\n(no projections: reading recipes needs Python 3.11's tomllib or the tomli package)")
         return
     print()
     print("Projected wall time on this device (hours), from the step times above: fine-tuning the")

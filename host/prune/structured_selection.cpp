@@ -88,6 +88,14 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     std::vector<std::pair<at::Tensor, bool>> params;
     for (auto& p : model->parameters()) params.emplace_back(p, p.requires_grad());
     for (auto& [p, _] : params) p.requires_grad_(false);
+    // Mask gradients of a float16 pass would underflow without loss scaling: a float16 run takes
+    // its importance pass in float32 (bfloat16 has float32's range and keeps its autocast).
+    const at::ScalarType compute = model->compute_dtype();
+    if (compute == at::kHalf) model->set_compute_dtype(at::kFloat);
+    auto restore = [&] {
+        for (auto& [p, flag] : params) p.requires_grad_(flag);
+        model->set_compute_dtype(compute);
+    };
     try {
         for (int64_t begin = 0; begin < examples; begin += pass.batch_size) {
             std::vector<int64_t> indices(static_cast<size_t>(std::min(pass.batch_size, examples - begin)));
@@ -107,10 +115,10 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
             criterion.accumulate(context, b, groups.groups());
         }
     } catch (...) {
-        for (auto& [p, flag] : params) p.requires_grad_(flag);
+        restore();
         throw;
     }
-    for (auto& [p, flag] : params) p.requires_grad_(flag);
+    restore();
 
     SelectionResult r;
     r.importance = {at::empty_like(current.heads), at::empty_like(current.ffn)};

@@ -27,8 +27,11 @@ BlasInfo classify_blas_path(const std::string& resolved_path) {
     else if (has("mkl"))
         info.vendor = "MKL";
     else if (has("libtorch_cpu")) {
-        // PyPI's x86-64 torch wheels link MKL statically into libtorch_cpu.so.
-        info.vendor = "MKL";
+#if defined(__x86_64__)
+        info.vendor = "MKL";  // PyPI's x86-64 torch wheels link MKL statically into libtorch_cpu.so
+#else
+        info.vendor = "bundled";  // other platforms' wheels bundle other BLAS libraries
+#endif
         info.detail = "linked into LibTorch";
     } else if (has("atlas"))
         info.vendor = "ATLAS";
