@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "data/task.hpp"
 #include "model/autocast.hpp"
@@ -19,6 +20,17 @@
 
 namespace fs = std::filesystem;
 using namespace cap;
+
+namespace {
+
+// The task's first `n` training rows as one batch on `device`.
+data::Batch first_rows(const data::Task& task, int64_t n, const c10::Device& device) {
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    std::iota(rows.begin(), rows.end(), 0);
+    return task.train_batch(rows).to(device);
+}
+
+}  // namespace
 
 TEST_CASE("precision: bfloat16 autocast keeps bert-tiny-sst2's logits and SST-2 dev accuracy") {
     CAP_TEST_DEVICE(device);
@@ -37,9 +49,7 @@ TEST_CASE("precision: bfloat16 autocast keeps bert-tiny-sst2's logits and SST-2 
     model->eval();
     model->to(device);
 
-    std::vector<int64_t> rows(256);
-    for (int64_t i = 0; i < 256; ++i) rows[static_cast<size_t>(i)] = i;
-    const data::Batch batch = task->train_batch(rows).to(device);
+    const data::Batch batch = first_rows(*task, 256, device);
     at::NoGradGuard no_grad;
     const at::Tensor full = model->forward(batch.inputs).logits;
     model->set_compute_dtype(at::kBFloat16);
@@ -96,9 +106,7 @@ TEST_CASE("precision: training steps under bfloat16 autocast lower the loss") {
     m->set_compute_dtype(at::kBFloat16);
     m->eval();  // no dropout: the loss moves only by the updates
     train::AdamW optimizer(m, {1e-2, 0.0, 1e-8});
-    std::vector<int64_t> rows(64);
-    for (int64_t i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
-    const data::Batch batch = task->train_batch(rows).to(device);
+    const data::Batch batch = first_rows(*task, 64, device);
     std::vector<double> losses;
     for (int step = 0; step < 10; ++step) {
         optimizer.zero_grad();
@@ -141,9 +149,7 @@ TEST_CASE("precision: float16 autocast with loss scaling lowers the loss on CUDA
     std::vector<at::Tensor> trained;
     for (const auto& p : optimizer.params()) trained.push_back(p.value);
     train::LossScaler scaler;
-    std::vector<int64_t> rows(64);
-    for (int64_t i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
-    const data::Batch batch = task->train_batch(rows).to(device);
+    const data::Batch batch = first_rows(*task, 64, device);
     std::vector<double> losses;
     for (int step = 0; step < 10; ++step) {
         optimizer.zero_grad();
