@@ -1,6 +1,7 @@
 // The contrastive loss of PrC/SnC/FiC (docs/algorithms.md §4): values worked by hand on tiny banks,
 // against an independent loop-by-loop implementation, with and without the quirk options, and
-// its gradient against finite differences; then the plugins through the ABI.
+// its gradient against finite differences; then the plugins through the ABI. The loss tests run on
+// CAP_TEST_BACKEND's device.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "plugin/contrastive_plugin.hpp"
 #include "plugin/registry.hpp"
 #include "support/registries.hpp"
+#include "support/test_device.hpp"
 
 using namespace cap;
 using cap::contrastive::build_keys;
@@ -69,22 +71,24 @@ Naive naive_loss(const at::Tensor& anchors, const at::Tensor& idx, const at::Ten
 }  // namespace
 
 TEST_CASE("contrastive: two anchors, one bank, worked by hand") {
+    CAP_TEST_DEVICE(device);
     // Anchors (1,0) and (0,1); each one's bank row equals it. T = 1, no extra keys.
-    at::Tensor z = rows({1, 0, 0, 1}, 2);
-    at::Tensor idx = longs({0, 1});
-    at::Tensor bank = rows({1, 0, 0, 1}, 2);
+    at::Tensor z = rows({1, 0, 0, 1}, 2).to(device);
+    at::Tensor idx = longs({0, 1}).to(device);
+    at::Tensor bank = rows({1, 0, 0, 1}, 2).to(device);
+    const at::Tensor no_extra = longs({}).to(device);
     const double lse = std::log(2 + std::exp(1.0));  // keys other than self score 0, 1, 0
 
     SUBCASE("different labels: each term is -w * (1 - log(2 + e))") {
-        at::Tensor labels = longs({0, 1});
-        auto keys = build_keys(z, idx, labels, {bank}, labels, longs({}));
+        at::Tensor labels = longs({0, 1}).to(device);
+        auto keys = build_keys(z, idx, labels, {bank}, labels, no_extra);
         auto v = contrastive_loss(z, idx, labels, keys, settings(1.0, 0.3, 3.0));
         CHECK(v.unsupervised == doctest::Approx(-0.3 * (1 - lse)).epsilon(1e-6));
         CHECK(v.supervised == doctest::Approx(-3.0 * (1 - lse)).epsilon(1e-6));
     }
     SUBCASE("one label: three positives each, divided again by the positive count (6)") {
-        at::Tensor labels = longs({0, 0});
-        auto keys = build_keys(z, idx, labels, {bank}, labels, longs({}));
+        at::Tensor labels = longs({0, 0}).to(device);
+        auto keys = build_keys(z, idx, labels, {bank}, labels, no_extra);
         auto v = contrastive_loss(z, idx, labels, keys, settings(1.0, 0.3, 3.0));
         const double mean = 1.0 / 3 - lse;  // positives score 0 (other anchor), 1 (own bank), 0
         CHECK(v.supervised == doctest::Approx(-3.0 * 2 * mean / 6).epsilon(1e-6));
@@ -117,15 +121,16 @@ TEST_CASE("contrastive: r snapshots shrink the unsupervised term as 1/r unless u
 }
 
 TEST_CASE("contrastive: the vectorised loss equals a loop-by-loop computation") {
+    CAP_TEST_DEVICE(device);
     at::manual_seed(11);
     const int64_t N = 9, H = 5, B = 4;
-    at::Tensor bank_labels = at::randint(0, 3, {N}, at::kLong);
-    std::vector<at::Tensor> slices{unit_rows(N, H), unit_rows(N, H), unit_rows(N, H)};
-    at::Tensor idx = longs({0, 3, 5, 7});
+    at::Tensor bank_labels = at::randint(0, 3, {N}, at::kLong).to(device);
+    std::vector<at::Tensor> slices{unit_rows(N, H).to(device), unit_rows(N, H).to(device), unit_rows(N, H).to(device)};
+    at::Tensor idx = longs({0, 3, 5, 7}).to(device);
     at::Tensor labels = bank_labels.index_select(0, idx);
-    at::Tensor z = unit_rows(B, H);
+    at::Tensor z = unit_rows(B, H).to(device);
     // Extras include a batch example (3): the reference's quirk, its keys become positives.
-    auto keys = build_keys(z, idx, labels, slices, bank_labels, longs({3, 1, 8}));
+    auto keys = build_keys(z, idx, labels, slices, bank_labels, longs({3, 1, 8}).to(device));
     for (bool per_anchor : {false, true}) {
         auto s = settings(0.2, 0.4, 2.5, per_anchor);
         auto v = contrastive_loss(z, idx, labels, keys, s);
@@ -134,7 +139,7 @@ TEST_CASE("contrastive: the vectorised loss equals a loop-by-loop computation") 
         CHECK(v.supervised == doctest::Approx(n.supervised).epsilon(1e-5));
     }
     // Without labels (extractive QA) only the unsupervised term exists.
-    auto plain = build_keys(z, idx, at::Tensor(), slices, at::Tensor(), longs({1, 8}));
+    auto plain = build_keys(z, idx, at::Tensor(), slices, at::Tensor(), longs({1, 8}).to(device));
     auto v = contrastive_loss(z, idx, at::Tensor(), plain, settings(0.2, 0.4, 2.5));
     CHECK(v.supervised == 0.0);
     CHECK(v.unsupervised ==
@@ -142,14 +147,16 @@ TEST_CASE("contrastive: the vectorised loss equals a loop-by-loop computation") 
 }
 
 TEST_CASE("contrastive: the gradient w.r.t. the anchors matches finite differences") {
+    CAP_TEST_DEVICE(device);
     at::manual_seed(17);
     const int64_t N = 7, H = 3;
-    at::Tensor bank_labels = longs({0, 1, 0, 1, 1, 0, 1});
-    std::vector<at::Tensor> slices{unit_rows(N, H).to(at::kDouble), unit_rows(N, H).to(at::kDouble)};
-    at::Tensor idx = longs({1, 4, 6});
+    at::Tensor bank_labels = longs({0, 1, 0, 1, 1, 0, 1}).to(device);
+    std::vector<at::Tensor> slices{unit_rows(N, H).to(device, at::kDouble), unit_rows(N, H).to(device, at::kDouble)};
+    at::Tensor idx = longs({1, 4, 6}).to(device);
     at::Tensor labels = bank_labels.index_select(0, idx);
-    at::Tensor z = unit_rows(3, H).to(at::kDouble);
-    auto keys = build_keys(z, idx, labels, slices, bank_labels, longs({0, 2, 4}));  // keys stay fixed
+    at::Tensor z = unit_rows(3, H).to(device, at::kDouble);
+    // keys stay fixed
+    auto keys = build_keys(z, idx, labels, slices, bank_labels, longs({0, 2, 4}).to(device));
     for (bool per_anchor : {false, true}) {
         auto s = settings(0.5, 0.3, 3.0, per_anchor);
         at::Tensor grad = contrastive_loss(z, idx, labels, keys, s).grad_anchors;

@@ -15,6 +15,7 @@
 #include "prune/remaining_weights.hpp"
 #include "prune/score_masks.hpp"
 #include "support/registries.hpp"
+#include "support/test_device.hpp"
 
 using namespace cap;
 
@@ -267,6 +268,8 @@ TEST_CASE("cubic schedule: warm-ups and the cubic in between, as schedule_thresh
 }
 
 TEST_CASE("score masks: the scores get (dL/dW') * W straight through, plus the regularizer's gradient") {
+    CAP_TEST_DEVICE(device);  // CAP_TEST_BACKEND's: the scores and masks live beside the weights
+    const cap_exec_context ctx = cap::test::exec_context(device);
     for (const char* name : {"movement", "soft_movement"}) {
         CAPTURE(name);
         const bool soft = std::string(name) == "soft_movement";
@@ -274,9 +277,11 @@ TEST_CASE("score masks: the scores get (dL/dW') * W straight through, plus the r
                       : criterion(name, {{"mask_scale", 0.3}});
         at::manual_seed(2);
         model::Bert bert(small_config(), model::TaskHead::kClassification);
-        prune::ScoreMasks masks(bert, c, kCpu);
+        bert->to(device);
+        prune::ScoreMasks masks(bert, c, ctx);
         REQUIRE(masks.has_scores());
         CHECK(masks.scores()[0].eq(0.3f).all().item<bool>());  // init_scores ran
+        CHECK(masks.scores()[0].device() == device);
         // Kept everywhere (top-k at 1; sigmoid(0.3) > 0.2): W' = W, so dL/dS = dL/dW * W exactly.
         const double target = soft ? 0.2 : 1.0;
         const auto pt = point(target, 0.1);
@@ -285,7 +290,7 @@ TEST_CASE("score masks: the scores get (dL/dW') * W straight through, plus the r
         const double penalty = masks.regularizer(pt, progress());
         model::ForwardOptions options;
         options.weights = masks.transform();
-        at::Tensor ids = at::randint(5, 64, {3, 7}, at::kLong);
+        at::Tensor ids = at::randint(5, 64, {3, 7}, at::kLong).to(device);
         bert->forward({ids, {}, {}}, options).logits.pow(2).sum().backward();
         masks.finish_gradients(pt, progress());
         for (const auto& slot : masks.masks().slots()) {

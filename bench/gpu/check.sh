@@ -12,7 +12,7 @@
 #
 # 1. builds cap against that machine's own torch (only the test and benchmark executables and the
 #    plugins, with every core);
-# 2. runs the model, training, precision, pruning and contrastive tests with CAP_TEST_BACKEND=<device>;
+# 2. runs the model, training, precision, pruning, contrastive and host-sync tests with CAP_TEST_BACKEND=<device>;
 # 3. runs the base-shape benchmarks (CE step, CAP-f step, movement step, importance pass,
 #    dense and compacted inference) in float32 and bfloat16, and the same CE step and inference
 #    in PyTorch eager from Python (bench/gpu/eager_steps.py) on the same device;
@@ -59,7 +59,7 @@ cmake --build "$build" -j "$jobs" --target cap_tests cap_bench_cap >"$out/build.
 step "tests on $device (CAP_TEST_BACKEND=$device)"
 tests_status=0
 CAP_TEST_BACKEND=$device ctest --test-dir "$build" -LE slow -j "$jobs" \
-  -R '^(model|training|precision|pruning run|contrastive|movement|soft movement|score masks|backends):' \
+  -R '^(model|training|precision|pruning run|contrastive|movement|soft movement|score masks|backends|host syncs):' \
   >"$out/tests.log" 2>&1 || tests_status=$?
 grep -E "tests passed|tests failed|\(Skipped\)|\(Failed\)" "$out/tests.log" || true
 

@@ -12,6 +12,7 @@
 
 #include "train/adamw.hpp"
 #include "train/checkpoint.hpp"
+#include "train/host_syncs.hpp"
 #include "train/loss_scaler.hpp"
 #include "train/lr_schedule.hpp"
 #include "util/seed.hpp"
@@ -89,12 +90,14 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
     nlohmann::ordered_json last_eval;
     const auto stage_start = Clock::now();
     const int64_t first_step = step;
+    const bool count_syncs = host_sync_counting();
     for (; epoch < epochs && step < total_steps; ++epoch) {
         if (ctx.on_epoch_start) ctx.on_epoch_start(epoch, ctx.step_offset + step);
         ctx.model->train();
         const auto order = permutation(n, shuffle);
         double window_loss = 0;
         int64_t window_steps = 0, window_examples = 0, window_skipped = 0;
+        int64_t window_syncs_from = host_syncs();
         auto window_start = Clock::now();
         for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b) {
             const auto begin = static_cast<size_t>(b * s.batch_size);
@@ -151,11 +154,13 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
                     e["loss_scale"] = scaler->state().scale;
                     e["skipped_steps"] = window_skipped;
                 }
+                if (count_syncs) e["host_syncs_per_step"] = double(host_syncs() - window_syncs_from) / window_steps;
                 ctx.log.write(e);
                 window_terms.clear();
                 window_loss = 0;
                 window_steps = window_examples = window_skipped = 0;
                 window_start = Clock::now();
+                window_syncs_from = host_syncs();
             }
         }
         auto e = event("eval", epoch + 1, step);

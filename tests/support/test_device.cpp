@@ -18,4 +18,13 @@ std::optional<c10::Device> test_device() {
     return c10::Device(c10::kCUDA, 0);
 }
 
+cap_exec_context exec_context(const c10::Device& device) {
+    cap_exec_context ctx{};
+    ctx.struct_size = sizeof(ctx);
+    ctx.device.device_type = device.is_cuda() ? kDLCUDA : kDLCPU;
+    ctx.device.device_id = device.is_cuda() ? device.index() : 0;
+    ctx.num_threads = device.is_cuda() ? 0 : 1;
+    return ctx;
+}
+
 }  // namespace cap::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <cap/abi.h>
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -13,6 +14,9 @@ namespace cap::test {
 // The device CAP_TEST_BACKEND names; nullopt when it is cuda and no GPU is seen. Throws on a
 // name other than cpu or cuda.
 std::optional<c10::Device> test_device();
+
+// The execution context a backend on `device` hands the plugins (LibTorch's current stream).
+cap_exec_context exec_context(const c10::Device& device);
 
 }  // namespace cap::test
 

@@ -65,20 +65,19 @@ inline KeySet build_keys(const at::Tensor& anchors, const at::Tensor& idx, const
 
 namespace detail {
 
-// Coefficients c_ik of log p_ik in one term, with its value; positives is [B, K] bool.
+// Coefficients c_ik of log p_ik in one term; `value` receives the term as a 0-d tensor, left on
+// the device so that a loss reads its terms back once. positives is [B, K] bool.
 inline at::Tensor term_coefficients(const at::Tensor& positives, const at::Tensor& log_p, double weight,
-                                    bool per_anchor_mean, double& value) {
+                                    bool per_anchor_mean, at::Tensor& value) {
     at::Tensor pos = positives.to(at::kFloat);
     at::Tensor count = pos.sum(1);  // |P(i)|
     at::Tensor has = count > 0;
     at::Tensor inv = at::where(has, 1.0 / count.clamp_min(1), at::zeros_like(count));
-    const double denominator = per_anchor_mean ? has.sum().item<double>() : count.sum().item<double>();
-    if (denominator == 0) {
-        value = 0;
-        return at::zeros_like(pos);
-    }
+    // No positive at all: every coefficient is 0 whatever the denominator, so clamping it to 1
+    // gives the 0 loss without asking the host.
+    at::Tensor denominator = (per_anchor_mean ? has.sum() : count.sum()).to(at::kFloat).clamp_min(1);
     at::Tensor coeff = pos * inv.unsqueeze(1) * (-weight / denominator);
-    value = (coeff * log_p.masked_fill(positives.logical_not(), 0)).sum().item<double>();
+    value = (coeff * log_p.masked_fill(positives.logical_not(), 0)).sum();
     return coeff;
 }
 
@@ -98,14 +97,19 @@ inline LossValue contrastive_loss(const at::Tensor& anchors, const at::Tensor& i
 
     LossValue out;
     at::Tensor coeff = at::zeros_like(scores);
+    at::Tensor zero = at::zeros({}, scores.options());
+    at::Tensor unsupervised = zero, supervised = zero;
     if (s.unsupervised_weight != 0) {
         at::Tensor pos = idx.unsqueeze(1).eq(k.index.unsqueeze(0)).logical_and(not_self);
-        coeff += detail::term_coefficients(pos, log_p, s.unsupervised_weight, s.per_anchor_mean, out.unsupervised);
+        coeff += detail::term_coefficients(pos, log_p, s.unsupervised_weight, s.per_anchor_mean, unsupervised);
     }
     if (s.supervised_weight != 0 && labels.defined() && k.labels.defined()) {
         at::Tensor pos = labels.unsqueeze(1).eq(k.labels.unsqueeze(0)).logical_and(not_self);
-        coeff += detail::term_coefficients(pos, log_p, s.supervised_weight, s.per_anchor_mean, out.supervised);
+        coeff += detail::term_coefficients(pos, log_p, s.supervised_weight, s.per_anchor_mean, supervised);
     }
+    const at::Tensor values = at::stack({unsupervised, supervised}).to(at::kCPU, at::kDouble).contiguous();
+    out.unsupervised = values.data_ptr<double>()[0];  // both terms in one read-back
+    out.supervised = values.data_ptr<double>()[1];
     // L = sum c_ik log p_ik  =>  dL/ds_ik = c_ik - (sum_k c_ik) softmax_ik; the masked self
     // score is a constant and passes no gradient.
     at::Tensor g = coeff - coeff.sum(1, true) * log_p.exp();

@@ -80,8 +80,8 @@ public:
         at::Tensor labels = batch.labels ? cap::expect(batch.labels, at::kLong, 1, "labels") : at::Tensor();
         const int64_t n = slices_[0].size(0);
         if (idx.numel() != anchors.size(0)) cap::fail("indices and anchors differ in length");
-        // The batch's indices are few: one copy to the host (the step's only read-back here)
-        // serves both the range check and the exclusion of the batch from the extra negatives.
+        // The batch's indices are few: one copy to the host serves both the range check and the
+        // exclusion of the batch from the extra negatives (the loss's values are the other read-back).
         const at::Tensor host_idx = idx.to(at::kCPU).contiguous();
         const int64_t* ids = host_idx.data_ptr<int64_t>();
         for (int64_t i = 0; i < host_idx.numel(); ++i)

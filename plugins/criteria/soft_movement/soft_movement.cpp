@@ -4,6 +4,7 @@
 // with lambda_t = final_lambda * tau_t / tau_final so it ramps up with the threshold. The
 // reference's safeguard keeps at least int(0.005 * numel) + 1 weights of a matrix.
 #include <cmath>
+#include <vector>
 
 #include "common/unstructured.hpp"
 
@@ -34,12 +35,21 @@ public:
 
     void binarize(const cap_exec_context&, const cap_schedule_point& point, const cap_progress&, cap::Groups groups,
                   cap::Outputs out) override {
+        // Every matrix's kept count comes back in one read, not one per matrix: on a GPU each read
+        // waits for the queued kernels.
+        std::vector<at::Tensor> scores, masks, kept;
         for (uint32_t i = 0; i < groups.size(); ++i) {
-            at::Tensor s = cap::expect(groups[i].scores, at::kFloat, 2, "scores");
-            at::Tensor mask = (at::sigmoid(s) > point.target).to(at::kFloat);
+            scores.push_back(cap::expect(groups[i].scores, at::kFloat, 2, "scores"));
+            masks.push_back((at::sigmoid(scores.back()) > point.target).to(at::kFloat));
+            kept.push_back(masks.back().sum());
+        }
+        const at::Tensor counts = kept.empty() ? at::Tensor() : at::stack(kept).to(at::kCPU, at::kLong).contiguous();
+        for (uint32_t i = 0; i < groups.size(); ++i) {
+            const at::Tensor& s = scores[i];
+            at::Tensor mask = masks[i];
             const int64_t n = s.numel();
             const auto at_least = static_cast<int64_t>(min_fraction_ * static_cast<double>(n)) + 1;
-            if (mask.sum().item<int64_t>() < at_least) {
+            if (counts.data_ptr<int64_t>()[i] < at_least) {
                 // As the reference: keep what lies above the k-th smallest raw score.
                 const at::Tensor kth = std::get<0>(s.reshape(-1).kthvalue(std::max<int64_t>(n - at_least, 1)));
                 mask = (s > kth).to(at::kFloat);
@@ -52,15 +62,16 @@ public:
                        cap::Groups groups, cap::Outputs grads) override {
         const double weight = lambda_t(point);
         const auto count = static_cast<double>(groups.size());
-        double penalty = 0;
+        at::Tensor penalty;  // summed on the scores' device, read back once
         for (uint32_t i = 0; i < groups.size(); ++i) {
             at::Tensor s = cap::expect(groups[i].scores, at::kFloat, 2, "scores");
             at::Tensor sig = at::sigmoid(s);
             const auto n = static_cast<double>(s.numel());
-            penalty += sig.sum().item<double>() / n;
+            at::Tensor mean = sig.sum().to(at::kDouble) / n;
+            penalty = penalty.defined() ? penalty + mean : mean;
             cap::write(grads[i], sig * (1 - sig) * (weight / (n * count)));
         }
-        return weight * penalty / count;
+        return penalty.defined() ? weight * penalty.item<double>() / count : 0.0;
     }
 
 private:
