@@ -29,11 +29,12 @@ CAP_FROZEN_OFFSET(cap_option_spec, min_value, 32);
 CAP_FROZEN_OFFSET(cap_option_spec, default_int, 56);
 CAP_FROZEN_OFFSET(cap_option_spec, default_list_count, 88);
 CAP_FROZEN_OFFSET(cap_option_spec, choices, 96);
-CAP_FROZEN_SIZE(cap_host_api, 80);
+CAP_FROZEN_SIZE(cap_host_api, 88);  // 1.2 appended make_status
 CAP_FROZEN_OFFSET(cap_host_api, host_data, 16);
 CAP_FROZEN_OFFSET(cap_host_api, log, 24);
 CAP_FROZEN_OFFSET(cap_host_api, seed, 32);
 CAP_FROZEN_OFFSET(cap_host_api, option_float_list, 72);
+CAP_FROZEN_OFFSET(cap_host_api, make_status, 80);  // 1.2
 CAP_FROZEN_SIZE(cap_exec_context, 32);
 CAP_FROZEN_OFFSET(cap_exec_context, device, 4);
 CAP_FROZEN_OFFSET(cap_exec_context, stream, 16);
@@ -56,9 +57,15 @@ CAP_FROZEN_SIZE(cap_backend_api, 56);
 CAP_FROZEN_OFFSET(cap_backend_api, describe, 48);
 CAP_FROZEN_SIZE(cap_criterion_info, 24);
 CAP_FROZEN_OFFSET(cap_criterion_info, scores_learning_rate, 16);
-CAP_FROZEN_SIZE(cap_unit_group, 64);
+CAP_FROZEN_SIZE(cap_unit_group, 104);  // 64 before 1.2
 CAP_FROZEN_OFFSET(cap_unit_group, mask, 24);
 CAP_FROZEN_OFFSET(cap_unit_group, scores, 56);
+CAP_FROZEN_OFFSET(cap_unit_group, linear_role, 64);  // 1.2
+CAP_FROZEN_OFFSET(cap_unit_group, head_size, 68);
+CAP_FROZEN_OFFSET(cap_unit_group, input_sq_norms, 72);
+CAP_FROZEN_OFFSET(cap_unit_group, input_gram, 80);
+CAP_FROZEN_OFFSET(cap_unit_group, linears, 88);
+CAP_FROZEN_OFFSET(cap_unit_group, linear_count, 96);
 CAP_FROZEN_SIZE(cap_selection, 40);
 CAP_FROZEN_OFFSET(cap_selection, constraints, 32);
 CAP_FROZEN_SIZE(cap_batch_info, 24);
@@ -102,7 +109,8 @@ TEST_CASE("ABI: the C compiler and the C++ compiler agree on every struct layout
         sizeof(cap_schedule_api), offsetof(cap_schedule_api, at),
         sizeof(cap_bank), sizeof(cap_contrastive_batch), sizeof(cap_loss_terms),
         sizeof(cap_contrastive_api), offsetof(cap_contrastive_api, memory),
-        sizeof(cap_distill_api), offsetof(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info)};
+        sizeof(cap_distill_api), offsetof(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info),
+        offsetof(cap_host_api, make_status), offsetof(cap_unit_group, input_sq_norms), offsetof(cap_unit_group, linear_count)};
     // clang-format on
     const int n = static_cast<int>(sizeof(cpp) / sizeof(cpp[0]));
     for (int i = 0; i < n; ++i) {

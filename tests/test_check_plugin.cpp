@@ -53,6 +53,14 @@ TEST_CASE("check-plugin: failures are reported as FAIL lines with exit status 1"
     CHECK(bad_option.output.find("command line (--option scale=99): error: scale = 99.0 is out of range") !=
           std::string::npos);
 
+    // Needs a run would refuse fail here, before anything is called with them.
+    auto needs =
+        run_cap("check-plugin " + (ok / "fixture_criterion.so").string() + " --option needed=3 --option extra_needs=8");
+    CHECK(needs.exit_code == 1);
+    CHECK(needs.output.find("FAIL  needs that its granularity can get: a structured criterion cannot ask for "
+                            "learnable scores") != std::string::npos);
+    CHECK(needs.output.find("PASS  reset") == std::string::npos);
+
     auto throwing = run_cap("check-plugin " + (ok / "fixture_throwing.so").string());
     CHECK(throwing.exit_code == 1);
     CHECK(throwing.output.find("FAIL  reset: criterion/throwing: reset: unknown exception inside the plugin") !=

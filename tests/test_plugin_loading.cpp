@@ -7,6 +7,7 @@
 
 #include "cap/plugin_torch.hpp"
 #include "plugin/criterion_plugin.hpp"
+#include "plugin/host_services.hpp"
 #include "plugin/library.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "test_paths.hpp"
@@ -40,7 +41,7 @@ TEST_CASE("loading: a plugin written in C99 against the raw ABI loads and runs")
     auto lib = PluginLibrary::load(ok("fixture_c_schedule.so"));
     CHECK(lib->kind() == CAP_KIND_SCHEDULE);
     CHECK(lib->name() == "c_fixture");
-    CHECK(lib->abi_version() == "1.1");
+    CHECK(lib->abi_version() == "1.2");
     REQUIRE(lib->options().size() == 3);
     CHECK(lib->options()[0].name == "percent");
     CHECK(*lib->options()[0].max == 100.0);
@@ -75,7 +76,7 @@ TEST_CASE("loading: a plugin that needs a newer host refuses, naming both versio
     CHECK(step == "entry call");
     CHECK(message.find("fixture_needs_newer_host.so") != std::string::npos);
     CHECK(message.find("needs host ABI 1.9") != std::string::npos);
-    CHECK(message.find("offers ABI 1.1") != std::string::npos);
+    CHECK(message.find("offers ABI 1.2") != std::string::npos);
 }
 
 TEST_CASE("loading: a different major version is rejected with both versions and the file") {
@@ -83,7 +84,7 @@ TEST_CASE("loading: a different major version is rejected with both versions and
     CHECK(step == "ABI version");
     CHECK(message.find("fixture_wrong_major.so") != std::string::npos);
     CHECK(message.find("built for cap ABI 2.") != std::string::npos);
-    CHECK(message.find("implements ABI 1.1") != std::string::npos);
+    CHECK(message.find("implements ABI 1.2") != std::string::npos);
 }
 
 TEST_CASE("loading: a host of a later minor keeps loading old plugins it supports") {
@@ -99,8 +100,8 @@ TEST_CASE("loading: a host of a later minor keeps loading old plugins it support
 
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_2.so", later)->abi_version() == "1.2");  // older, supported
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_9.so", later)->abi_version() == "1.9");  // newer
-    // This host (1.1, oldest 1.0) takes all three: a 1.0 plugin keeps loading after the 1.1 bump.
-    for (const char* f : {"fixture_abi_1_0.so", "fixture_abi_1_2.so", "fixture_abi_1_9.so"})
+    // This host (1.2, oldest 1.0) takes all four: 1.0 and 1.1 plugins keep loading after the bumps.
+    for (const char* f : {"fixture_abi_1_0.so", "fixture_abi_1_1.so", "fixture_abi_1_2.so", "fixture_abi_1_9.so"})
         CHECK_NOTHROW(PluginLibrary::load(dir / f));
 }
 
@@ -166,8 +167,12 @@ TEST_CASE("loading: failures and exceptions inside plugin calls arrive as status
     // Host-side argument checks stop a mismatch before it reaches the plugin.
     at::Tensor mask = at::ones({2, 2});
     DLTensor dl_mask = cap::to_dl(mask);
-    cap_unit_group group{
-        sizeof(cap_unit_group), "heads", CAP_UNITS_HEADS, -1, &dl_mask, nullptr, nullptr, nullptr, nullptr};
+    cap_unit_group group{};
+    group.struct_size = sizeof(cap_unit_group);
+    group.name = "heads";
+    group.unit_kind = CAP_UNITS_HEADS;
+    group.layer = -1;
+    group.mask = &dl_mask;
     CHECK_THROWS_WITH_AS(criterion.importance(ctx, {&group}, {}), doctest::Contains("0 outputs for 1 groups"),
                          std::invalid_argument);
 }
@@ -193,4 +198,23 @@ TEST_CASE("loading: each instance's seed() mixes the seed of its own run, whatev
     CHECK(a->seed(a, nullptr) == 1);
     // Outside any run (the entry point's table): cap's default seed.
     CHECK(lib->host_api()->seed(lib->host_api(), nullptr) == cap::host::kDefaultSeed);
+}
+
+TEST_CASE("loading: the host makes statuses for plugins (ABI 1.2): a copy of the message, always an error") {
+    auto ctx = cap::host::make_host_context("criterion/in_c", CAP_ABI_VERSION_MAJOR, CAP_ABI_VERSION_MINOR, 42);
+    const cap_host_api& api = ctx->api;
+    REQUIRE(CAP_HAS_FIELD(&api, cap_host_api, make_status));
+    std::string text = "no kernel for this dtype";
+    cap_status* s = api.make_status(&api, CAP_ERROR_UNSUPPORTED, text.c_str());
+    REQUIRE(s != nullptr);
+    text.assign("overwritten by the plugin afterwards");
+    CHECK(s->code == CAP_ERROR_UNSUPPORTED);
+    CHECK(std::string(s->message) == "no kernel for this dtype");
+    CHECK_THROWS_WITH_AS(cap::host::check_status(s, "criterion/in_c: select"),
+                         "criterion/in_c: select: no kernel for this dtype [unsupported]", PluginError);
+    // CAP_OK or an unknown code is still a failure; a NULL message reads as "".
+    cap_status* ok = api.make_status(&api, CAP_OK, nullptr);
+    CHECK(ok->code == CAP_ERROR_INTERNAL);
+    CHECK(std::string(ok->message).empty());
+    ok->release(ok);
 }

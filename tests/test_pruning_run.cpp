@@ -295,3 +295,44 @@ TEST_CASE("pruning run: magnitude (no scores) keeps the largest weights on the s
     REQUIRE(final_events.size() == 1);
     CHECK(final_events[0]["remaining_weights"].get<double>() < 11.0);
 }
+
+TEST_CASE("pruning run: wanda one shot without retraining prunes once, trains nothing and evaluates the masks") {
+    const fs::path dir = cap::test::scratch_dir("wanda-one-shot");
+    const fs::path recipe = cap::test::write_text(dir / "wanda.toml", R"(
+[run]
+name = "wanda"
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 200
+max_eval_examples = 100
+[finetune]
+epochs = 1
+batch_size = 32
+[criterion]
+plugin = "wanda"
+[schedule]
+plugin = "one_shot"
+percent = 50
+retrain_epochs = 0
+[prune]
+batch_size = 32
+)");
+    const fs::path run = dir / "run";
+    auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string());
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("importance pass: criterion/wanda sees weights (views, no copy), input norms (") !=
+          std::string::npos);
+    CHECK(stage_events(run, "train", "stage-").empty());  // no retraining step
+    auto masks = model::read_safetensors(run / "masks.safetensors");
+    CHECK((tensor(masks, "stage_00.heads") == 0).sum().item<int64_t>() == 2);  // 50% of 4
+    CHECK((tensor(masks, "stage_00.ffn") == 0).sum().item<int64_t>() == 512);  // 50% of 1024
+    CHECK((tensor(masks, "stage_00.heads").sum(1) >= 1).all().item<bool>());   // min_heads_per_layer = 1
+    auto stages = events(run, "stage");
+    REQUIRE(stages.size() == 1);
+    auto final_events = events(run, "final");
+    REQUIRE(final_events.size() == 1);
+    CHECK(final_events[0]["accuracy"].get<double>() == doctest::Approx(stages[0]["accuracy"].get<double>()));
+}

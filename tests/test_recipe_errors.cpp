@@ -197,6 +197,18 @@ TEST_CASE("recipe errors: a score-based criterion does not fit a schedule of sta
                10, "criterion 'fixture_topk' and schedule 'iterative' do not fit: the criterion is score-based");
 }
 
+TEST_CASE("recipe errors: needs that the criterion's granularity cannot get are refused before training") {
+    // A structured criterion asking for learnable scores: the run would refuse it after the
+    // teacher's fine-tuning; validation names the criterion and the fix.
+    expect_one("needs_scores",
+               std::string(kCriterionHeader) + "extra_needs = 8\n[schedule]\nplugin = \"iterative\"\npercents = [50]\n",
+               2, 10, "criterion 'fixture': a structured criterion cannot ask for learnable scores (CAP_NEEDS_SCORES)");
+    expect_one(
+        "needs_unknown",
+        std::string(kCriterionHeader) + "extra_needs = 256\n[schedule]\nplugin = \"iterative\"\npercents = [50]\n", 2,
+        10, "needs has bits this host (ABI 1.2) does not know: 0x100");
+}
+
 TEST_CASE("recipe errors: several mistakes are all reported at once") {
     auto errors = errors_of(
         "many", "[run]\nsed = 1\n[criterion]\nplugin = \"fixture\"\nscale = 99\n[schedule]\nplugin = \"nope\"\n");

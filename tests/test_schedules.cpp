@@ -60,11 +60,15 @@ TEST_CASE("schedules: 97% needs zero protected heads, as in the reference") {
     CHECK(stages[0].ffn_to_prune + stages[1].ffn_to_prune == 35758);  // int(36864 * 0.97)
 }
 
-TEST_CASE("schedules: targets must be non-decreasing and retraining positive") {
+TEST_CASE("schedules: targets must be non-decreasing and retraining not negative") {
     CHECK_THROWS_WITH_AS(iterative({20, 10}).bind(kBase, min_heads(1)),
                          doctest::Contains("targets must not decrease: 10% follows 20%"), PluginError);
-    CHECK_THROWS_WITH_AS(iterative({10}, 0.0).bind(kBase, min_heads(1)),
-                         doctest::Contains("retrain_epochs must be greater than 0"), PluginError);
+    CHECK_THROWS_WITH_AS(iterative({10}, -1.0).bind(kBase, min_heads(1)),
+                         doctest::Contains("retrain_epochs must be 0 (no retraining) or more"), PluginError);
+    // 0: prune and evaluate without retraining (a one-shot baseline such as wanda).
+    auto no_retraining = iterative({10, 20}, 0.0);
+    no_retraining.bind(kBase, min_heads(1));
+    CHECK(no_retraining.stage(1).retrain_epochs == 0.0);
     CHECK_THROWS_WITH_AS(iterative({}).bind(kBase, min_heads(1)), doctest::Contains("percents is empty"), PluginError);
 }
 

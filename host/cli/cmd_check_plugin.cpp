@@ -12,6 +12,7 @@
 #include "plugin/distill_plugin.hpp"
 #include "plugin/kind.hpp"
 #include "plugin/schedule_plugin.hpp"
+#include "prune/linear_evidence.hpp"
 #include "recipe/overrides.hpp"
 #include "recipe/schema_check.hpp"
 
@@ -185,8 +186,32 @@ struct GroupSet {
             if (needs & CAP_NEEDS_SCORES) g.scores = &dl_scores[i];
             groups.push_back(g);
         }
+        // ABI 1.2: a structured criterion that asks for them gets the linears of a model with 2
+        // layers of 2 heads of size 2 (hidden 4) and 4 FFN neurons: every linear is [4, 4].
+        if (structured && (needs & prune::kLinearNeeds)) {
+            for (int32_t layer = 0; layer < 2; ++layer)
+                for (int32_t role = CAP_LINEAR_QUERY; role <= CAP_LINEAR_OUTPUT; ++role) {
+                    prune::LinearTensors t;
+                    t.name = "encoder.layer." + std::to_string(layer) + ".linear" + std::to_string(role);
+                    t.layer = layer;
+                    t.role = static_cast<cap_linear_role>(role);
+                    t.out_features = t.in_features = 4;
+                    if (needs & CAP_NEEDS_WEIGHTS) t.weight = at::randn({4, 4});
+                    if (needs & CAP_NEEDS_WEIGHT_GRADS) t.weight_grad = at::randn({4, 4});
+                    if (needs & CAP_NEEDS_INPUT_NORMS) t.input_sq_norms = at::rand({4});
+                    if (needs & CAP_NEEDS_INPUT_GRAM) {
+                        at::Tensor x = at::randn({6, 4});
+                        t.input_gram = at::matmul(x.t(), x);
+                    }
+                    linear_tensors.push_back(std::move(t));
+                }
+            linears = std::make_unique<prune::LinearViews>(linear_tensors, 2);
+            linears->attach(groups[0], groups[1]);
+        }
         for (auto& g : groups) pointers.push_back(&g);
     }
+    std::vector<prune::LinearTensors> linear_tensors;
+    std::unique_ptr<prune::LinearViews> linears;
 };
 
 struct Outputs {
@@ -211,6 +236,12 @@ void check_criterion(Checker& c, host::PluginInstance* raw) {
         }))
         return;
     const host::CriterionPlugin& criterion = *made;
+    // A run would refuse these needs before training: say so here, and test nothing further.
+    if (!c.run("needs that its granularity can get", [&] {
+            if (auto problem = host::needs_problem(criterion.info())) bad(*problem);
+            return std::string();
+        }))
+        return;
     const auto ctx = cpu_context();
     const bool structured = criterion.info().granularity == CAP_GRANULARITY_STRUCTURED;
     GroupSet g(structured, criterion.info().needs);

@@ -153,6 +153,7 @@ at::Tensor BertImpl::run_layer(int64_t index, const at::Tensor& hidden, const at
         return options.weights && *options.weights ? (*options.weights)(index, which, w) : w;
     };
     auto linear = [&](const torch::nn::Linear& lin, EncoderLinear which, const at::Tensor& x) {
+        if (options.inputs && *options.inputs) (*options.inputs)(index, which, x);
         return at::linear(x, weight(which, lin->weight), lin->bias);
     };
     const int64_t B = hidden.size(0), S = hidden.size(1);

@@ -39,6 +39,10 @@ std::string encoder_linear_name(int64_t layer, EncoderLinear which);
 // Gives the weight an encoder linear computes with (e.g. weight * mask); default: the weight.
 using WeightTransform = std::function<at::Tensor(int64_t layer, EncoderLinear which, const at::Tensor& weight)>;
 
+// Sees the input [B, S, in] of an encoder linear before it is applied: an importance pass gathers
+// activation statistics with it (prune/linear_evidence).
+using InputObserver = std::function<void(int64_t layer, EncoderLinear which, const at::Tensor& input)>;
+
 struct BertBatch {
     at::Tensor input_ids;       // [B, S] int64
     at::Tensor token_type_ids;  // [B, S] int64 (undefined: zeros)
@@ -49,6 +53,7 @@ struct ForwardOptions {
     at::Tensor head_mask;  // [L, num_attention_heads]; undefined: none
     at::Tensor ffn_mask;   // [L, intermediate_size]; undefined: none
     const WeightTransform* weights = nullptr;
+    const InputObserver* inputs = nullptr;
     Pooling representation = Pooling::kNone;  // also return an L2-normalised representation
 };
 

@@ -1,12 +1,41 @@
 #include "plugin/criterion_plugin.hpp"
 
 #include <cstddef>
+#include <cstdio>
 
 namespace cap::host {
 
 namespace {
 uint32_t count_of(const CriterionPlugin::Groups& groups) { return static_cast<uint32_t>(groups.size()); }
 }  // namespace
+
+std::optional<std::string> needs_problem(const cap_criterion_info& info) {
+    const uint32_t needs = info.needs;
+    if (info.granularity == CAP_GRANULARITY_STRUCTURED && (needs & CAP_NEEDS_SCORES))
+        return std::string(
+            "a structured criterion cannot ask for learnable scores (CAP_NEEDS_SCORES): the host "
+            "trains scores for unstructured, score-based criteria only; drop the flag or declare "
+            "CAP_GRANULARITY_UNSTRUCTURED");
+    if (info.granularity == CAP_GRANULARITY_UNSTRUCTURED) {
+        const uint32_t pass_only = CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_INPUT_NORMS | CAP_NEEDS_INPUT_GRAM;
+        if (needs & pass_only)
+            return std::string(
+                "an unstructured criterion gets its weights and scores at every step, not weight "
+                "gradients or input statistics (CAP_NEEDS_WEIGHT_GRADS, CAP_NEEDS_INPUT_NORMS, "
+                "CAP_NEEDS_INPUT_GRAM): those come with a structured criterion's importance pass; "
+                "drop them or declare CAP_GRANULARITY_STRUCTURED");
+    }
+    const uint32_t known = CAP_NEEDS_MASK_GRADS | CAP_NEEDS_WEIGHTS | CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_SCORES |
+                           CAP_NEEDS_INPUT_NORMS | CAP_NEEDS_INPUT_GRAM;
+    if (needs & ~known)
+        return "needs has bits this host (ABI " + std::to_string(CAP_ABI_VERSION_MAJOR) + "." +
+               std::to_string(CAP_ABI_VERSION_MINOR) + ") does not know: 0x" + [&] {
+                   char buf[16];
+                   std::snprintf(buf, sizeof(buf), "%x", needs & ~known);
+                   return std::string(buf);
+               }();
+    return std::nullopt;
+}
 
 CriterionPlugin::CriterionPlugin(std::unique_ptr<PluginInstance> instance) : instance_(std::move(instance)) {
     info_ = blank_struct<cap_criterion_info>();

@@ -2,11 +2,18 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "plugin/instance.hpp"
 
 namespace cap::host {
+
+// Why the host cannot give a criterion what its info() asks for (needs that its granularity and
+// style cannot get), with what to change; nullopt when it can. validate, check-plugin and the
+// run all ask, so a recipe is refused before any training.
+std::optional<std::string> needs_problem(const cap_criterion_info& info);
 
 class CriterionPlugin {
 public:

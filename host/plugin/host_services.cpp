@@ -108,6 +108,13 @@ cap_status* option_float_list(const cap_host_api*, const cap_options* o, const c
     return nullptr;
 }
 
+// A status is always an error: CAP_OK or an unknown code would read as a failure without a
+// kind, so they become CAP_ERROR_INTERNAL with the plugin's message kept.
+cap_status* status_for_plugin(const cap_host_api*, int32_t code, const char* message) {
+    const bool known = code >= CAP_ERROR_INVALID_ARGUMENT && code <= CAP_ERROR_INTERNAL;
+    return make_host_status(known ? static_cast<cap_status_code>(code) : CAP_ERROR_INTERNAL, message ? message : "");
+}
+
 }  // namespace
 
 std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_major, uint16_t abi_minor,
@@ -127,6 +134,7 @@ std::unique_ptr<HostContext> make_host_context(std::string label, uint16_t abi_m
     api.option_float = option_float;
     api.option_string = option_string;
     api.option_float_list = option_float_list;
+    api.make_status = status_for_plugin;
     return ctx;
 }
 

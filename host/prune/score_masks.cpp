@@ -5,10 +5,14 @@
 
 #include "cap/plugin_torch.hpp"
 
+#include <stdexcept>
+
 namespace cap::prune {
 
 ScoreMasks::ScoreMasks(model::Bert& model, const host::CriterionPlugin& criterion, const cap_exec_context& context)
     : model_(model), criterion_(criterion), context_(context), masks_(model) {
+    if (auto problem = host::needs_problem(criterion.info()))
+        throw std::runtime_error(criterion.instance().label() + ": " + *problem);
     const uint32_t needs = criterion.info().needs;
     has_scores_ = (needs & CAP_NEEDS_SCORES) != 0;
     needs_weights_ = (needs & CAP_NEEDS_WEIGHTS) != 0;
@@ -43,6 +47,7 @@ ScoreMasks::GroupViews ScoreMasks::views() const {
         g.name = s.name.c_str();
         g.unit_kind = CAP_UNITS_WEIGHTS;
         g.layer = static_cast<int32_t>(s.layer);
+        g.linear_role = static_cast<int32_t>(s.which) + 1;  // EncoderLinear follows cap_linear_role's order
         v.tensors.push_back(cap::to_dl(s.mask));
         g.mask = &v.tensors.back();
         if (needs_weights_) {

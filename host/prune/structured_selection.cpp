@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "cap/plugin_torch.hpp"
+#include "prune/linear_evidence.hpp"
 
 namespace cap::prune {
 
@@ -37,6 +38,8 @@ public:
         make(1, "ffn", CAP_UNITS_FFN_NEURONS);
     }
     const std::vector<const cap_unit_group*>& groups() const { return pointers_; }
+    // ABI 1.2: hangs the linears on the heads and ffn groups (they must outlive this object).
+    void attach(const LinearViews& linears) { linears.attach(groups_[0], groups_[1]); }
 
 private:
     void make(size_t i, const char* name, cap_unit_kind kind) {
@@ -76,18 +79,22 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     const auto& info = criterion.info();
     if (info.granularity != CAP_GRANULARITY_STRUCTURED)
         throw std::runtime_error(criterion.instance().label() + " is not a structured criterion");
-    if (info.needs & (CAP_NEEDS_WEIGHTS | CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_SCORES))
-        throw std::runtime_error(criterion.instance().label() +
-                                 ": structured criteria receive masks and mask gradients only");
+    if (auto problem = host::needs_problem(info))
+        throw std::runtime_error(criterion.instance().label() + ": " + *problem);
+    LinearEvidence evidence(model, info.needs);
+    if (evidence.wanted())
+        spdlog::info("importance pass: {} sees {}", criterion.instance().label(), evidence.describe());
 
     const auto n = static_cast<int64_t>(task.train_size());
     const auto examples = std::max<int64_t>(1, std::min<int64_t>(n, std::llround(std::ceil(pass.subset * double(n)))));
     model->eval();
     criterion.reset();
-    // Parameters need no gradient here: only the masks' are wanted.
+    // Parameters need no gradient here: only the masks' are wanted, and the linears' weights'
+    // when the criterion asks for them.
     std::vector<std::pair<at::Tensor, bool>> params;
     for (auto& p : model->parameters()) params.emplace_back(p, p.requires_grad());
     for (auto& [p, _] : params) p.requires_grad_(false);
+    for (auto w : evidence.grad_weights()) w.requires_grad_(true);
     // Mask gradients of a float16 pass would underflow without loss scaling: a float16 run takes
     // its importance pass in float32 (bfloat16 has float32's range and keeps its autocast).
     const at::ScalarType compute = model->compute_dtype();
@@ -103,11 +110,18 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
             data::Batch batch = task.train_batch(indices).to(pass.device);
             StructuredMasks leaf{current.heads.detach().clone().requires_grad_(true),
                                  current.ffn.detach().clone().requires_grad_(true)};
-            train::StepLoss loss = objective.compute(model, batch, leaf.forward(), progress);
-            auto grads = torch::autograd::grad({loss.loss}, {leaf.heads, leaf.ffn}, {}, false, false, true);
+            model::ForwardOptions forward = leaf.forward();
+            forward.inputs = evidence.observer(batch.inputs.attention_mask);
+            train::StepLoss loss = objective.compute(model, batch, forward, progress);
+            std::vector<at::Tensor> wrt{leaf.heads, leaf.ffn};
+            wrt.insert(wrt.end(), evidence.grad_weights().begin(), evidence.grad_weights().end());
+            auto grads = torch::autograd::grad({loss.loss}, wrt, {}, false, false, true);
             at::Tensor hg = grads[0].defined() ? grads[0] : at::zeros_like(leaf.heads);
             at::Tensor fg = grads[1].defined() ? grads[1] : at::zeros_like(leaf.ffn);
+            evidence.set_weight_grads({grads.begin() + 2, grads.end()});
             UnitGroups groups(current.heads, current.ffn, hg.detach(), fg.detach());
+            const LinearViews linears(evidence.linears(), evidence.head_size());
+            if (evidence.wanted()) groups.attach(linears);
             cap_batch_info b{};
             b.struct_size = sizeof(b);
             b.examples = batch.examples;
@@ -124,6 +138,12 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     r.importance = {at::empty_like(current.heads), at::empty_like(current.ffn)};
     r.masks = {at::empty_like(current.heads), at::empty_like(current.ffn)};
     UnitGroups groups(current.heads, current.ffn, at::Tensor(), at::Tensor());
+    // importance() and select() see the weights too (a one-shot magnitude criterion ranks there);
+    // the batch's gradients and statistics belong to accumulate() only.
+    std::vector<LinearTensors> weights_only = evidence.linears();
+    for (auto& t : weights_only) t.weight_grad = t.input_sq_norms = t.input_gram = at::Tensor();
+    const LinearViews linears(weights_only, evidence.head_size());
+    if (evidence.wanted()) groups.attach(linears);
     DLTensor imp[2] = {cap::to_dl(r.importance.heads), cap::to_dl(r.importance.ffn)};
     DLTensor out[2] = {cap::to_dl(r.masks.heads), cap::to_dl(r.masks.ffn)};
     criterion.importance(context, groups.groups(), {&imp[0], &imp[1]});

@@ -145,6 +145,8 @@ void check_criterion_fits_schedule(const ResolvedRecipe& r, std::vector<Diagnost
     const PluginUse* schedule_use = r.schedule ? &*r.schedule : nullptr;
     try {
         host::CriterionPlugin criterion(r.instantiate(criterion_use));
+        if (auto problem = host::needs_problem(criterion.info()))
+            errors.push_back({criterion_use.origin, "criterion '" + criterion_use.plugin->name() + "': " + *problem});
         if (!schedule_use) return;
         host::SchedulePlugin schedule(r.instantiate(*schedule_use));
         schedule.bind(r.model.shape, r.constraints);

@@ -69,7 +69,7 @@ ScheduleTrace trace_schedule(const host::SchedulePlugin& schedule, const cap_mod
     int64_t start = 0;
     for (const auto& s : stages) {
         steps.push_back(start);
-        start += std::max<int64_t>(1, std::llround(s.retrain_epochs * steps_per_epoch));
+        start += s.retrain_epochs > 0 ? std::max<int64_t>(1, std::llround(s.retrain_epochs * steps_per_epoch)) : 0;
     }
     for (int k = 0; k <= 10; ++k) steps.push_back(std::min(total_steps - 1, total_steps * k / 10));
     std::sort(steps.begin(), steps.end());

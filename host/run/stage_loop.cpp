@@ -41,8 +41,11 @@ public:
         std::vector<int64_t> stage_steps;
         int64_t total_steps = 0;
         for (const auto& st : stages_) {
+            // retrain_epochs = 0: the masks are evaluated as chosen (a one-shot baseline such as wanda).
             stage_steps.push_back(
-                std::max<int64_t>(1, std::llround(std::ceil(st.retrain_epochs * double(run.steps_per_epoch)))));
+                st.retrain_epochs > 0
+                    ? std::max<int64_t>(1, std::llround(std::ceil(st.retrain_epochs * double(run.steps_per_epoch))))
+                    : 0);
             total_steps += stage_steps.back();
         }
         auto progress_at = [&](int64_t at) { return run::progress_at(at, total_steps, run.steps_per_epoch); };
@@ -101,7 +104,22 @@ public:
             ctx.eval_forward = masks.forward();
             ctx.step_offset = step;
             ctx.event_fields = {{"target_sparsity", st.target_sparsity}};
-            auto metrics = train::fine_tune(ctx, settings);
+            nlohmann::ordered_json metrics;
+            if (stage_steps[k] > 0) {
+                metrics = train::fine_tune(ctx, settings);
+            } else {
+                metrics = run.task
+                              .evaluate(run.student,
+                                        [&] {
+                                            auto options = run.eval_options();
+                                            options.forward = masks.forward();
+                                            return options;
+                                        }())
+                              .metrics;
+                nlohmann::ordered_json e{{"event", "eval"}, {"stage", name}, {"epoch", 0}, {"step", step}};
+                for (auto& [key, value] : metrics.items()) e[key] = value;
+                run.log.write(e);
+            }
             step += stage_steps[k];
 
             nlohmann::ordered_json e{{"event", "stage"},

@@ -29,7 +29,7 @@ inline int64_t units_at_percent(int64_t units, double percent) {
 inline std::vector<cap_stage> plan_stages(const std::vector<double>& percents, double retrain_epochs,
                                           const cap_model_shape& shape, const cap_constraints& constraints) {
     if (percents.empty()) fail("percents is empty: give at least one target");
-    if (!(retrain_epochs > 0)) fail("retrain_epochs must be greater than 0");
+    if (!(retrain_epochs >= 0)) fail("retrain_epochs must be 0 (no retraining) or more");
     if (shape.num_layers <= 0 || shape.num_heads <= 0 || shape.intermediate_size <= 0)
         fail("model shape has no layers, heads or FFN neurons");
     const int64_t heads = int64_t{shape.num_layers} * shape.num_heads;
@@ -70,7 +70,8 @@ inline cap_schedule_point point_in_plan(const std::vector<cap_stage>& stages, co
     int64_t start = 0;
     size_t index = 0;
     for (; index < stages.size(); ++index) {
-        const auto length = std::max<int64_t>(1, std::llround(stages[index].retrain_epochs * progress.steps_per_epoch));
+        const double epochs = stages[index].retrain_epochs;  // 0: the stage has no steps, as in the host's loop
+        const auto length = epochs > 0 ? std::max<int64_t>(1, std::llround(epochs * progress.steps_per_epoch)) : 0;
         if (progress.step < start + length || index + 1 == stages.size()) break;
         start += length;
     }

@@ -24,7 +24,8 @@ size_t cap_test_c_layout(int index) {
         sizeof(cap_schedule_api), ENTRY(cap_schedule_api, at),
         sizeof(cap_bank), sizeof(cap_contrastive_batch), sizeof(cap_loss_terms),
         sizeof(cap_contrastive_api), ENTRY(cap_contrastive_api, memory),
-        sizeof(cap_distill_api), ENTRY(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info)};
+        sizeof(cap_distill_api), ENTRY(cap_distill_api, loss), sizeof(cap_distill_batch), sizeof(cap_batch_info),
+        ENTRY(cap_host_api, make_status), ENTRY(cap_unit_group, input_sq_norms), ENTRY(cap_unit_group, linear_count)};
     /* clang-format on */
     if (index < 0 || index >= (int)(sizeof(values) / sizeof(values[0]))) return (size_t)-1;
     return values[index];

@@ -38,7 +38,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define CAP_ABI_VERSION_MAJOR 1
-#define CAP_ABI_VERSION_MINOR 1
+#define CAP_ABI_VERSION_MINOR 2
 
 /* The single symbol every plugin library exports. */
 #define CAP_PLUGIN_ENTRY_SYMBOL "cap_plugin_entry"
@@ -159,6 +159,13 @@ struct cap_host_api {
                                  const char* name, const char** out);
     cap_status* (*option_float_list)(const cap_host_api* host, const cap_options* options,
                                      const char* name, const double** out, size_t* count);
+
+    /* ABI 1.2 (check with CAP_HAS_FIELD). A status the plugin may return as its own: `code` (a
+     * code other than an error's reads as CAP_ERROR_INTERNAL) and a copy of `message` (NULL reads
+     * as ""); its release frees it in the host, so a plugin in C needs no allocator of its own.
+     * Never returns NULL, even out of memory (then a static CAP_ERROR_OUT_OF_MEMORY status whose
+     * release does nothing). Any thread. */
+    cap_status* (*make_status)(const cap_host_api* host, int32_t code, const char* message);
 };
 
 /* ------------------------------------------------------------------------------------------ */

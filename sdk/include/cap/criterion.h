@@ -14,6 +14,15 @@
  *    on the scores.
  * Every call that takes groups receives every group of the model at once, so a criterion can
  * rank globally (e.g. global top-k).
+ *
+ * ABI 1.2: what a structured criterion can see of the weights. When its needs ask for weights,
+ * weight gradients or input statistics, the `heads` group's `linears` are the query, key, value
+ * and attention-output linears of every layer and the `ffn` group's the intermediate and output
+ * linears, in layer order, each a cap_unit_group of unit_kind CAP_UNITS_WEIGHTS with its
+ * linear_role. Weights are [out_features, in_features] as in PyTorch. Head h of layer l owns
+ * rows [h * head_size, (h + 1) * head_size) of that layer's query, key and value weights and the
+ * same columns of its attention-output weight; FFN neuron j owns row j of the intermediate
+ * weight and column j of the output weight. That is all the BERT a plugin needs.
  */
 #ifndef CAP_CRITERION_H
 #define CAP_CRITERION_H
@@ -35,8 +44,22 @@ typedef enum cap_criterion_needs {
     CAP_NEEDS_MASK_GRADS = 1u << 0,   /* d loss / d mask for the batch */
     CAP_NEEDS_WEIGHTS = 1u << 1,      /* the weight the mask multiplies */
     CAP_NEEDS_WEIGHT_GRADS = 1u << 2, /* d loss / d weight for the batch */
-    CAP_NEEDS_SCORES = 1u << 3        /* learnable scores, trained by the host's optimizer */
+    CAP_NEEDS_SCORES = 1u << 3,       /* learnable scores, trained by the host's optimizer */
+    /* ABI 1.2, structured criteria: per linear, the sum over the batch's non-padding tokens of
+     * x_k^2 for each input feature k (the squared column norms of the input X) */
+    CAP_NEEDS_INPUT_NORMS = 1u << 4,
+    CAP_NEEDS_INPUT_GRAM = 1u << 5 /* ABI 1.2, structured criteria: per linear, X^T X [in, in] */
 } cap_criterion_needs;
+
+/* ABI 1.2: which linear of an encoder layer a CAP_UNITS_WEIGHTS group is. */
+typedef enum cap_linear_role {
+    CAP_LINEAR_QUERY = 1,            /* attention.self.query: [hidden, hidden] */
+    CAP_LINEAR_KEY = 2,              /* attention.self.key */
+    CAP_LINEAR_VALUE = 3,            /* attention.self.value */
+    CAP_LINEAR_ATTENTION_OUTPUT = 4, /* attention.output.dense: [hidden, hidden] */
+    CAP_LINEAR_INTERMEDIATE = 5,     /* intermediate.dense: [intermediate, hidden] */
+    CAP_LINEAR_OUTPUT = 6            /* output.dense: [hidden, intermediate] */
+} cap_linear_role;
 
 typedef struct cap_criterion_info {
     uint32_t struct_size;
@@ -56,14 +79,24 @@ typedef enum cap_unit_kind {
  * Fields the criterion did not ask for (see needs) may be NULL. */
 typedef struct cap_unit_group {
     uint32_t struct_size;
-    const char* name;     /* "heads", "ffn", or e.g. "encoder.layer.3.attention.self.query" */
-    int32_t unit_kind;    /* cap_unit_kind */
-    int32_t layer;        /* layer index, or -1 when the group spans layers */
-    const DLTensor* mask; /* current mask; never NULL */
+    const char* name;  /* "heads", "ffn", or e.g. "encoder.layer.3.attention.self.query" */
+    int32_t unit_kind; /* cap_unit_kind */
+    int32_t layer;     /* layer index, or -1 when the group spans layers */
+    const DLTensor*
+        mask; /* current mask; never NULL, except for the linears of a structured group */
     const DLTensor* mask_grad;
-    const DLTensor* weight;
-    const DLTensor* weight_grad;
+    const DLTensor* weight;      /* [out, in] float32, the parameter itself: read, never write */
+    const DLTensor* weight_grad; /* d loss / d weight of this batch (accumulate() only) */
     const DLTensor* scores;
+    /* ABI 1.2 (read with CAP_HAS_FIELD; the C++ helper's Groups does). */
+    int32_t linear_role; /* cap_linear_role of a CAP_UNITS_WEIGHTS group; 0 otherwise */
+    int32_t head_size;   /* heads group and attention linears: query/key/value rows per head */
+    const DLTensor* input_sq_norms; /* [in] float32 of this batch (CAP_NEEDS_INPUT_NORMS) */
+    const DLTensor* input_gram;     /* [in, in] float32 of this batch (CAP_NEEDS_INPUT_GRAM) */
+    /* Structured groups whose criterion needs weights, weight gradients or input statistics:
+     * the linears holding the units' weights (see the top of this file); else NULL and 0. */
+    const struct cap_unit_group* const* linears;
+    uint32_t linear_count;
 } cap_unit_group;
 
 /* What one pruning event must achieve. Host-owned, borrowed for the call. */

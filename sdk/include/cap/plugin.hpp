@@ -293,6 +293,17 @@ public:
     const cap_unit_group& operator[](uint32_t i) const { return groups_.at(i); }
     uint32_t size() const { return static_cast<uint32_t>(groups_.size()); }
 
+    // ABI 1.2: the linears of structured group i (empty when the host gave none: a criterion
+    // that did not ask, or a 1.1 host), each copied as the groups are.
+    std::vector<cap_unit_group> linears(uint32_t i) const {
+        const cap_unit_group& g = groups_.at(i);
+        std::vector<cap_unit_group> out;
+        if (g.linear_count && !g.linears)
+            fail("group " + std::string(g.name ? g.name : "") + " has no linears array");
+        for (uint32_t k = 0; k < g.linear_count; ++k) out.push_back(detail::read_in(g.linears[k]));
+        return out;
+    }
+
 private:
     std::vector<cap_unit_group> groups_;
 };
