@@ -26,7 +26,7 @@ const cap_exec_context kCpu{sizeof(cap_exec_context), {kDLCPU, 0}, nullptr, 1};
 constexpr int64_t kLayers = 2, kHeads = 2, kHeadSize = 8, kNeurons = 8, kExamples = 40, kBatch = 16;
 
 host::CriterionPlugin criterion(const char* name, const host::OptionValues& options = {}) {
-    auto library = cap::test::builtin_registry().find(CAP_KIND_CRITERION, name);
+    auto library = cap::test::fixture_registry().find(CAP_KIND_CRITERION, name);
     REQUIRE(library);
     auto values = host::defaults_of(library->options());
     for (const auto& [k, v] : options) values[k] = v;
@@ -253,4 +253,15 @@ TEST_CASE("linear evidence: Gram matrices of the inputs over non-padding tokens,
     CHECK(ffn.linears[3]->linear_role == CAP_LINEAR_OUTPUT);
     CHECK(ffn.linears[3]->input_gram->shape[0] == kNeurons);
     CHECK(ffn.linears[3]->weight_grad == nullptr);  // not asked for
+}
+
+TEST_CASE("activation_norm (examples/c-criterion, plain C): the same scores and masks as wanda") {
+    Tiny t;
+    auto in_c = t.select(criterion("activation_norm"), 1, 5);
+    auto in_torch = t.select(criterion("wanda"), 1, 5);
+    CHECK(at::allclose(in_c.importance.heads, in_torch.importance.heads, 1e-4, 1e-6));
+    CHECK(at::allclose(in_c.importance.ffn, in_torch.importance.ffn, 1e-4, 1e-6));
+    CHECK(at::equal(in_c.masks.heads, in_torch.masks.heads));
+    CHECK(at::equal(in_c.masks.ffn, in_torch.masks.ffn));
+    CHECK(in_c.masks.pruned_neurons() == 5);
 }

@@ -1,7 +1,8 @@
-# CTest third_party_example: install cap into a scratch prefix, build
-# examples/third-party-criterion against that installed SDK only (a separate CMake project,
-# out of tree), then check that the installed `cap` lists it and its conformance checks pass.
-#   -DCAP_BUILD_DIR=... -DEXAMPLE_DIR=... -DWORK_DIR=...
+# CTest third_party_example and c_criterion_example: install cap into a scratch prefix, build
+# an example plugin against that installed SDK only (a separate CMake project, out of tree), then
+# check that the installed `cap` lists it, its conformance checks pass, it exports nothing else,
+# and (when the example has a recipe.toml) that a run with it finishes.
+#   -DCAP_BUILD_DIR=... -DEXAMPLE_DIR=... -DWORK_DIR=... -DPLUGIN=<target> -DPLUGIN_NAME=<name>
 cmake_minimum_required(VERSION 3.25)
 
 function(run_step)
@@ -23,21 +24,21 @@ run_step(${CMAKE_COMMAND} -S "${EXAMPLE_DIR}" -B "${build}" -G Ninja
          "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
 run_step(${CMAKE_COMMAND} --build "${build}")
 
-set(plugin "${build}/cap_criterion_random.so")
+set(plugin "${build}/${PLUGIN}.so")
 if(NOT EXISTS "${plugin}")
   message(FATAL_ERROR "the example did not produce ${plugin}")
 endif()
 
 run_step("${prefix}/bin/cap" plugins --json --plugin-path "${build}")
-foreach(expected "\"name\": \"random\"" "\"name\": \"cpu\"" "\"name\": \"cuda\"" "\"name\": \"iterative\"")
+foreach(expected "\"name\": \"${PLUGIN_NAME}\"" "\"name\": \"cpu\"" "\"name\": \"cuda\"" "\"name\": \"iterative\"")
   string(FIND "${STEP_OUTPUT}" "${expected}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "cap plugins does not list ${expected}:\n${STEP_OUTPUT}")
   endif()
 endforeach()
-string(FIND "${STEP_OUTPUT}" "${build}/cap_criterion_random.so" at)
+string(FIND "${STEP_OUTPUT}" "${plugin}" at)
 if(at EQUAL -1)
-  message(FATAL_ERROR "random criterion not found at ${plugin}:\n${STEP_OUTPUT}")
+  message(FATAL_ERROR "${PLUGIN_NAME} not found at ${plugin}:\n${STEP_OUTPUT}")
 endif()
 
 run_step("${prefix}/bin/cap" check-plugin "${plugin}")
@@ -51,4 +52,11 @@ string(STRIP "${STEP_OUTPUT}" symbols)
 if(NOT symbols MATCHES "^[0-9a-f]+ T cap_plugin_entry$")
   message(FATAL_ERROR "the example exports more than its entry point:\n${symbols}")
 endif()
-message(STATUS "third-party criterion built against the installed SDK, listed and checked")
+if(EXISTS "${EXAMPLE_DIR}/recipe.toml")
+  run_step("${prefix}/bin/cap" run "${EXAMPLE_DIR}/recipe.toml" --plugin-path "${build}" --out "${WORK_DIR}/run")
+  string(FIND "${STEP_OUTPUT}" "finished in" at)
+  if(at EQUAL -1 OR NOT EXISTS "${WORK_DIR}/run/final/model.safetensors")
+    message(FATAL_ERROR "the example's recipe did not finish:\n${STEP_OUTPUT}")
+  endif()
+endif()
+message(STATUS "${PLUGIN_NAME} built against the installed SDK, listed, checked and run")
