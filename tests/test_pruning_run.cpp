@@ -336,3 +336,54 @@ batch_size = 32
     REQUIRE(final_events.size() == 1);
     CHECK(final_events[0]["accuracy"].get<double>() == doctest::Approx(stages[0]["accuracy"].get<double>()));
 }
+
+TEST_CASE("pruning run: a criterion that breaks the host's rules stops the run naming it, the stage and the unit") {
+    struct Case {
+        const char* misbehave;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"all_heads", "stage-00: criterion/fixture left layer 0 with 0 heads; [constraints] min_heads_per_layer = 1"},
+        {"nan",
+         "stage-00: criterion/fixture gave a non-finite importance to FFN neurons (first: layer 0, FFN neuron 3)"},
+        {"extra", "stage-00: criterion/fixture pruned 1 heads and 1024 FFN neurons; the schedule planned 1 and 256"},
+        {"revive", "stage-01: criterion/fixture brought a pruned FFN neuron back (layer 0, FFN neuron "},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.misbehave);
+        const fs::path dir = cap::test::scratch_dir(std::string("misbehaving-") + c.misbehave);
+        const fs::path recipe = cap::test::write_text(dir / "recipe.toml", std::string(R"(
+[run]
+name = "misbehaving"
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 64
+max_eval_examples = 32
+[finetune]
+epochs = 1
+batch_size = 32
+[criterion]
+plugin = "fixture"
+needed = 1
+misbehave = ")") + c.misbehave + R"("
+[schedule]
+plugin = "iterative"
+percents = [25, 50]
+retrain_epochs = 0
+[prune]
+batch_size = 32
+)");
+        const fs::path run = dir / "run";
+        auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
+                                         cap::test::kFixturesOk);
+        INFO(result.output);
+        CHECK(result.exit_code == 1);
+        CHECK(result.output.find(c.says) != std::string::npos);
+        // Stopped before any result: the fine-tuned teacher stays for a resume, no final model.
+        CHECK(fs::exists(run / "teacher" / "model.safetensors"));
+        CHECK_FALSE(fs::exists(run / "final"));
+        CHECK_FALSE(fs::exists(run / "summary.json"));
+    }
+}

@@ -59,15 +59,28 @@ private:
     std::vector<const cap_unit_group*> pointers_;
 };
 
-// Refuses masks that are not 0/1, of the wrong shape, or that bring a pruned unit back.
-void check_masks(const at::Tensor& before, const at::Tensor& after, const char* what) {
+// The first unit (layer l, index i) where `bad` holds, as "layer l, <what> i"; "" when none.
+std::string first_unit(const at::Tensor& bad, const char* what) {
+    at::Tensor where = bad.nonzero();
+    if (where.size(0) == 0) return "";
+    return "layer " + std::to_string(where[0][0].item<int64_t>()) + ", " + what + " " +
+           std::to_string(where[0][1].item<int64_t>());
+}
+
+// As strict as check-plugin: finite scores, 0/1 masks of the right shape, no pruned unit back.
+void check_result(const std::string& plugin, const at::Tensor& importance, const at::Tensor& before,
+                  const at::Tensor& after, const char* unit, const char* units) {
+    const std::string prefix = plugin + " ";
+    if (auto u = first_unit(at::isfinite(importance).logical_not(), unit); !u.empty())
+        throw std::runtime_error(prefix + "gave a non-finite importance to " + units + " (first: " + u + ")");
     if (!after.sizes().equals(before.sizes()))
-        throw std::runtime_error(std::string("criterion returned a ") + what + " mask of the wrong shape");
-    if (!((after == 0) | (after == 1)).all().item<bool>())
-        throw std::runtime_error(std::string("criterion returned a ") + what + " mask with values other than 0 and 1");
-    if (((before == 0) & (after != 0)).any().item<bool>())
-        throw std::runtime_error(std::string("criterion brought pruned ") + what +
-                                 " back (units pruned before stay pruned)");
+        throw std::runtime_error(prefix + "returned a " + unit + " mask of the wrong shape");
+    if (auto u = first_unit((after != 0) & (after != 1), unit); !u.empty())
+        throw std::runtime_error(prefix + "returned a " + unit + " mask with values other than 0 and 1 (first: " + u +
+                                 ")");
+    if (auto u = first_unit((before == 0) & (after != 0), unit); !u.empty())
+        throw std::runtime_error(prefix + "brought a pruned " + unit + " back (" + u +
+                                 "): units pruned before stay pruned");
 }
 
 }  // namespace
@@ -148,13 +161,26 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     DLTensor out[2] = {cap::to_dl(r.masks.heads), cap::to_dl(r.masks.ffn)};
     criterion.importance(context, groups.groups(), {&imp[0], &imp[1]});
     criterion.select(context, selection, groups.groups(), {&out[0], &out[1]});
-    check_masks(current.heads, r.masks.heads, "head");
-    check_masks(current.ffn, r.masks.ffn, "FFN");
+    const std::string& plugin = criterion.instance().label();
+    check_result(plugin, r.importance.heads, current.heads, r.masks.heads, "head", "heads");
+    check_result(plugin, r.importance.ffn, current.ffn, r.masks.ffn, "FFN neuron", "FFN neurons");
+    const int64_t min_heads = selection.constraints ? selection.constraints->min_heads_per_layer : 0;
+    const at::Tensor kept = r.masks.heads.sum(1).to(at::kCPU);
+    for (int64_t layer = 0; layer < kept.size(0); ++layer)
+        if (kept[layer].item<double>() < double(min_heads))
+            throw std::runtime_error(plugin + " left layer " + std::to_string(layer) + " with " +
+                                     std::to_string(kept[layer].item<int64_t>()) +
+                                     " heads; [constraints] min_heads_per_layer = " + std::to_string(min_heads) +
+                                     (plugin == "criterion/first_order"
+                                          ? " (it ranks pruned heads too, as the reference does: "
+                                            "protect_kept_heads_only = true keeps the guarantee)"
+                                          : ""));
     const int64_t heads = r.masks.pruned_heads() - current.pruned_heads();
     const int64_t neurons = r.masks.pruned_neurons() - current.pruned_neurons();
     if (heads != selection.heads_to_prune || neurons != selection.ffn_to_prune)
-        spdlog::warn("{} pruned {} heads and {} FFN neurons; the schedule planned {} and {}",
-                     criterion.instance().label(), heads, neurons, selection.heads_to_prune, selection.ffn_to_prune);
+        throw std::runtime_error(plugin + " pruned " + std::to_string(heads) + " heads and " + std::to_string(neurons) +
+                                 " FFN neurons; the schedule planned " + std::to_string(selection.heads_to_prune) +
+                                 " and " + std::to_string(selection.ffn_to_prune));
     return r;
 }
 

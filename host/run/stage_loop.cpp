@@ -74,8 +74,13 @@ public:
             selection.ffn_to_prune = st.ffn_to_prune;
             selection.keep_fraction = 1.0 - st.target_sparsity;
             selection.constraints = &run.recipe.constraints;
-            auto chosen = prune::select_structured(run.student, run.task, run.criterion, *run.objective, masks,
-                                                   selection, pass, run.context, progress_at(step));
+            prune::SelectionResult chosen;
+            try {
+                chosen = prune::select_structured(run.student, run.task, run.criterion, *run.objective, masks,
+                                                  selection, pass, run.context, progress_at(step));
+            } catch (const std::exception& e) {
+                throw std::runtime_error(name + ": " + e.what());  // which stage, for a run of ten
+            }
             record.add(static_cast<int>(k), chosen.importance.heads, chosen.importance.ffn, chosen.masks.heads,
                        chosen.masks.ffn);
             spdlog::info("{}: importance pass and selection in {:.1f} s", name, seconds_since(stage_start));
