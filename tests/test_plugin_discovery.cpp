@@ -77,3 +77,21 @@ TEST_CASE("discovery: --plugin-path comes before CAP_PLUGIN_PATH, which comes be
     CHECK(path[4] == builtin_plugin_dir());
     CHECK(builtin_plugin_dir().filename() == "plugins");
 }
+
+TEST_CASE("discovery: validate and run say when a user plugin shadows a built-in, naming both files") {
+    const fs::path mine = cap::test::scratch_dir("shadowing_plugins");
+    const fs::path builtin = fs::path(cap::test::kBuiltinPlugins) / "cap_criterion_first_order.so";
+    fs::copy_file(builtin, mine / "my_first_order.so");
+    const fs::path recipe = fs::path(cap::test::kSourceDir) / "configs" / "quickstart.toml";
+    auto validate = cap::test::run_cap("validate " + recipe.string() + " --plugin-path " + mine.string());
+    INFO(validate.output);
+    CHECK(validate.exit_code == 0);
+    const std::string says = "plugin criterion/first_order from " + (mine / "my_first_order.so").string() +
+                             " shadows the one in " + builtin.string();
+    CHECK(validate.output.find(says) != std::string::npos);
+    // run warns before anything else; a bad --set stops it right after, so nothing trains.
+    auto run = cap::test::run_cap("run " + recipe.string() + " --plugin-path " + mine.string() +
+                                  " --set schedule.percents=[150] --out " + (mine / "run").string());
+    CHECK(run.exit_code != 0);
+    CHECK(run.output.find(says) != std::string::npos);
+}

@@ -7,6 +7,7 @@ namespace cap::cli {
 
 int cmd_validate(const GlobalOptions& global, const std::string& recipe_file, const recipe::Overrides& overrides) {
     host::PluginRegistry registry = discover_plugins(global);
+    report_registry_problems(registry);
     try {
         recipe::ResolvedRecipe r = recipe::resolve_recipe(recipe_file, overrides, registry);
         std::cout << recipe_file << ": ok (backend " << r.backend.plugin->name();
@@ -18,7 +19,6 @@ int cmd_validate(const GlobalOptions& global, const std::string& recipe_file, co
         return kExitOk;
     } catch (const recipe::RecipeErrors& e) {
         print_diagnostics(e.diagnostics());
-        report_registry_problems(registry);
         return kExitUsage;
     } catch (const std::exception& e) {
         std::cerr << recipe_file << ": error: " << e.what() << "\n";

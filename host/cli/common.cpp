@@ -24,6 +24,10 @@ void report_registry_problems(const host::PluginRegistry& registry) {
         for (const auto& f : files) all += (all.empty() ? "" : ", ") + f.string();
         spdlog::warn("plugin {} is provided more than once in one folder: {}", label, all);
     }
+    // Overriding a built-in on purpose is allowed, but a run should never do it silently.
+    for (const auto& s : registry.shadowed())
+        spdlog::warn("plugin {} from {} shadows the one in {}: this run uses {}", s.label, s.used.string(),
+                     s.ignored.string(), s.used.string());
 }
 
 }  // namespace cap::cli
