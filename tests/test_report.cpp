@@ -160,12 +160,13 @@ TEST_CASE("report: the table by layout, with published numbers, deltas, unknown 
 
     const std::string csv = read_text(out / "table.csv");
     INFO(csv);
-    CHECK(csv.rfind("level,method,task,metric,ours,published,delta,status,runs,remaining_weights,source\n", 0) == 0);
-    CHECK(csv.find("10,CAP-m,qqp,accuracy,90.4700,91.6,-1.1300,ok,cap-m-qqp-10,10.1300,issue #1\n") !=
+    CHECK(csv.rfind("level,method,task,metric,ours,published,delta,status,runs,remaining_weights,source,std,n\n", 0) ==
+          0);
+    CHECK(csv.find("10,CAP-m,qqp,accuracy,90.4700,91.6,-1.1300,ok,cap-m-qqp-10,10.1300,issue #1,,1\n") !=
           std::string::npos);
     CHECK(csv.find("10,CAP-m,qqp,f1,87.1600,87.7,-0.5400,ok,") != std::string::npos);
-    CHECK(csv.find("3,CAP-m,qqp,accuracy,,,,missing,,,\n") != std::string::npos);
-    CHECK(csv.find("3,movement,qqp,f1,,,,missing,,,\n") != std::string::npos);
+    CHECK(csv.find("3,CAP-m,qqp,accuracy,,,,missing,,,,,0\n") != std::string::npos);
+    CHECK(csv.find("3,movement,qqp,f1,,,,missing,,,,,0\n") != std::string::npos);
     for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().string().find(".tmp") == std::string::npos);
 
     // A sweep folder brings its layout (sweep.json), so --layout is not needed.
@@ -193,7 +194,11 @@ TEST_CASE("report: seeds of one cell are averaged, and results off every level a
     }));
     const std::string md = read_text(req.out_dir / "table.md");
     INFO(md);
-    CHECK(md.find("| CAP-m | 90.50/87.50 (mean of 2) | 91.6/87.7 | -1.10/-0.20 |") != std::string::npos);
+    // Two seeds: their mean, the sample standard deviation (sqrt(0.5) = 0.71) and the count.
+    CHECK(md.find("| CAP-m | 90.50/87.50 ± 0.71/0.71 (n = 2) | 91.6/87.7 | -1.10/-0.20 |") != std::string::npos);
+    const std::string csv = read_text(req.out_dir / "table.csv");
+    CHECK(csv.find(",ok,a-seed1;a-seed2,10.1300;10.1300,") != std::string::npos);
+    CHECK(csv.find(",0.7071,2\n") != std::string::npos);
     CHECK(md.find("## Results outside the table") != std::string::npos);
     CHECK(md.find("`soft` (CAP-m, qqp, final): 29.20% remaining, accuracy 70.30, f1 60.00") != std::string::npos);
 }

@@ -279,7 +279,7 @@ values = [1, 2, 3]
     CHECK(report.exit_code == 0);
     const std::string md = cap::test::read_text(out.parent_path() / "report" / "table.md");
     CHECK(md.find("first_order+prc+snc+fic+kd") != std::string::npos);  // the quickstart names no method
-    CHECK(md.find("(mean of 3)") != std::string::npos);                 // three seeds, one cell
+    CHECK(md.find(" (n = 3) |") != std::string::npos);                  // three seeds, one cell: mean ± std
 
     // A third time: nothing to do.
     auto again = run_cap("sweep " + file.string() + " --out " + out.string());

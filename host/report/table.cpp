@@ -105,6 +105,12 @@ Table build_table(const Layout& layout, const std::vector<RunResult>& runs) {
                     for (const auto& s : samples)
                         for (size_t i = 0; i < s.size(); ++i) cell.ours[i] += s[i] / double(samples.size());
                 }
+                if (samples.size() > 1) {  // n - 1: the runs are a sample of seeds
+                    cell.stddev.assign(col.metrics.size(), 0.0);
+                    for (const auto& s : samples)
+                        for (size_t i = 0; i < s.size(); ++i) cell.stddev[i] += std::pow(s[i] - cell.ours[i], 2);
+                    for (auto& v : cell.stddev) v = std::sqrt(v / double(samples.size() - 1));
+                }
                 cells.push_back(std::move(cell));
             }
             block.cells.push_back(std::move(cells));
@@ -123,7 +129,8 @@ std::string to_markdown(const Table& t) {
     std::ostringstream o;
     o << "# " << (l.title.empty() ? "Results" : l.title) << "\n\n";
     if (!l.note.empty()) o << l.note << "\n\n";
-    o << "Scores in %; \"missing\": no finished run for the cell";
+    o << "Scores in %; several runs of a cell (seeds) show mean ± sample standard deviation (n runs); "
+         "\"missing\": no finished run for the cell";
     if (with_published) o << "; \"unknown\": no published number known (never filled in); Δ = ours - published";
     o << ".\n";
     for (const auto& block : t.blocks) {
@@ -147,7 +154,11 @@ std::string to_markdown(const Table& t) {
                     for (size_t i = 0; i < cell.ours.size(); ++i)
                         delta.push_back(signed_fixed(cell.ours[i] - cell.published->values[i]));
                 std::string shown = ours.empty() ? "missing" : joined(ours);
-                if (cell.runs.size() > 1) shown += " (mean of " + std::to_string(cell.runs.size()) + ")";
+                if (!cell.stddev.empty()) {
+                    std::vector<std::string> spread;
+                    for (double v : cell.stddev) spread.push_back(fixed(v));
+                    shown += " ± " + joined(spread) + " (n = " + std::to_string(cell.runs.size()) + ")";
+                }
                 o << " " << shown << " |";
                 if (with_published)
                     o << " " << (pub.empty() ? "unknown" : joined(pub)) << " | " << joined(delta) << " |";
@@ -181,7 +192,7 @@ std::string to_markdown(const Table& t) {
 std::string to_csv(const Table& t) {
     const Layout& l = *t.layout;
     std::ostringstream o;
-    o << "level,method,task,metric,ours,published,delta,status,runs,remaining_weights,source\n";
+    o << "level,method,task,metric,ours,published,delta,status,runs,remaining_weights,source,std,n\n";
     for (const auto& block : t.blocks)
         for (size_t r = 0; r < l.rows.size(); ++r)
             for (size_t c = 0; c < l.columns.size(); ++c) {
@@ -199,8 +210,8 @@ std::string to_csv(const Table& t) {
                       << (cell.published ? as_written(cell.published->values[m]) : "") << ","
                       << (have && cell.published ? fixed(cell.ours[m] - cell.published->values[m], 4) : "") << ","
                       << (have ? "ok" : "missing") << "," << csv_field(joined(names, ";")) << ","
-                      << joined(remaining, ";") << "," << csv_field(cell.published ? cell.published->source : "")
-                      << "\n";
+                      << joined(remaining, ";") << "," << csv_field(cell.published ? cell.published->source : "") << ","
+                      << (cell.stddev.empty() ? "" : fixed(cell.stddev[m], 4)) << "," << cell.runs.size() << "\n";
                 }
             }
     return o.str();

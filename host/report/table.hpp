@@ -13,6 +13,7 @@ namespace cap::report {
 
 struct TableCell {
     std::vector<double> ours;              // one per column metric; empty: missing
+    std::vector<double> stddev;            // sample standard deviation per metric, with 2 runs or more
     std::vector<const RunResult*> runs;    // the runs averaged (several seeds: their mean)
     std::vector<double> remaining;         // each run's measured remaining weights, %
     const Published* published = nullptr;  // none: unknown
