@@ -55,9 +55,10 @@ CAP_FROZEN_SIZE(cap_precision_policy, 16);
 CAP_FROZEN_SIZE(cap_memory_info, 32);
 CAP_FROZEN_SIZE(cap_backend_api, 56);
 CAP_FROZEN_OFFSET(cap_backend_api, describe, 48);
-CAP_FROZEN_SIZE(cap_criterion_info, 24);
+CAP_FROZEN_SIZE(cap_criterion_info, 32);  // 24 before 1.2
 CAP_FROZEN_OFFSET(cap_criterion_info, scores_learning_rate, 16);
-CAP_FROZEN_SIZE(cap_unit_group, 104);  // 64 before 1.2
+CAP_FROZEN_OFFSET(cap_criterion_info, scores_learning_rate_literal, 24);  // 1.2
+CAP_FROZEN_SIZE(cap_unit_group, 104);                                     // 64 before 1.2
 CAP_FROZEN_OFFSET(cap_unit_group, mask, 24);
 CAP_FROZEN_OFFSET(cap_unit_group, scores, 56);
 CAP_FROZEN_OFFSET(cap_unit_group, linear_role, 64);  // 1.2

@@ -387,3 +387,17 @@ batch_size = 32
         CHECK_FALSE(fs::exists(run / "summary.json"));
     }
 }
+
+TEST_CASE("pruning run: scores_learning_rate = 0 freezes the scores, as the reference reads it") {
+    const fs::path run = unstructured_run(
+        "frozen-scores", "[criterion]\nplugin = \"movement\"\nscores_learning_rate = 0.0\nmask_scale = 0.25\n", 0.1,
+        1.0);
+    auto scores = model::read_safetensors(run / "scores.safetensors");
+    REQUIRE(scores.tensors.size() == 12);
+    for (const auto& [name, s] : scores.tensors) {
+        CAPTURE(name);
+        CHECK(at::equal(s, at::full_like(s, 0.25f)));  // as initialised
+    }
+    CHECK(cap::test::read_text(run / "run.log").find("scores_learning_rate = 0, the scores stay as initialised") !=
+          std::string::npos);
+}

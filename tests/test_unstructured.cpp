@@ -346,3 +346,12 @@ TEST_CASE("remaining weights: BERT-base has 84,934,656 masked weights and 119,80
     CHECK(prune::count_remaining(bert, three).percent() == doctest::Approx(3.14).epsilon(0.002));
     CHECK(prune::count_remaining(bert, ten).percent() == doctest::Approx(10.13).epsilon(0.001));
 }
+
+TEST_CASE("movement: scores_learning_rate is literal (ABI 1.2), and the model's rate has its own spelling") {
+    auto frozen = criterion("movement", {{"scores_learning_rate", 0.0}});
+    CHECK(frozen.info().scores_learning_rate == 0.0);
+    CHECK(frozen.info().scores_learning_rate_literal == 1);
+    auto at_model_rate = criterion("soft_movement", {{"scores_at_model_rate", true}});
+    CHECK(at_model_rate.info().scores_learning_rate == 0.0);
+    CHECK(at_model_rate.info().scores_learning_rate_literal == 0);
+}

@@ -24,6 +24,23 @@ namespace cap::run {
 
 namespace {
 
+// The scores' learning rate as a multiple of the model's (their AdamW group's scale). A 1.2
+// criterion's rate is literal (0 freezes the scores); before 1.2, 0 meant the model's rate.
+double scores_lr_scale(const host::CriterionPlugin& criterion, double model_lr) {
+    const auto& info = criterion.info();
+    const double lr = info.scores_learning_rate;
+    if (!info.scores_learning_rate_literal && lr == 0) return 1.0;
+    if (lr == 0) {
+        spdlog::info("{}: scores_learning_rate = 0, the scores stay as initialised", criterion.instance().label());
+        return 0.0;
+    }
+    if (!(model_lr > 0))
+        throw std::runtime_error(criterion.instance().label() + ": scores_learning_rate = " + std::to_string(lr) +
+                                 " needs a model learning rate above 0 ([prune] learning_rate), which the scores' "
+                                 "rate is set against");
+    return lr / model_lr;
+}
+
 void freeze_embeddings(model::Bert& model) {
     for (auto& p : model->named_parameters())
         if (p.key().rfind("bert.embeddings.", 0) == 0) p.value().set_requires_grad(false);
@@ -93,9 +110,8 @@ public:
         train::StageContext ctx = run.stage_context("prune");
         ctx.eval_forward = forward;
         if (masks.has_scores()) {
-            const double lr = run.criterion.info().scores_learning_rate;
             ctx.extra_groups.push_back(
-                {"mask_scores", masks.scores(), lr > 0 && s.learning_rate > 0 ? lr / s.learning_rate : 1.0});
+                {"mask_scores", masks.scores(), scores_lr_scale(run.criterion, s.learning_rate)});
         }
         ctx.step_loss = [&](const data::Batch& batch, int64_t step) {
             current = point_at(step);

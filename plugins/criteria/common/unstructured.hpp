@@ -81,8 +81,12 @@ public:
     static std::vector<cap::Option> options() {
         auto out = score_init_options();
         out.push_back(cap::Option::Float("scores_learning_rate", 1e-2,
-                                         "the scores' own learning rate (--mask_scores_learning_rate)")
+                                         "the scores' own learning rate (--mask_scores_learning_rate; 0 freezes "
+                                         "them)")
                           .range(0, 10));
+        out.push_back(cap::Option::Bool("scores_at_model_rate", false,
+                                        "train the scores at the model's learning rate instead of "
+                                        "scores_learning_rate"));
         return out;
     }
 
@@ -90,6 +94,7 @@ public:
         : init_(options.get_string("mask_init")),
           scale_(options.get_float("mask_scale")),
           lr_(options.get_float("scores_learning_rate")),
+          at_model_rate_(options.get_bool("scores_at_model_rate")),
           seed_(host.seed(seed_stream)) {}
 
     cap_criterion_info info() override {
@@ -98,7 +103,8 @@ public:
         i.granularity = CAP_GRANULARITY_UNSTRUCTURED;
         i.needs = CAP_NEEDS_SCORES;
         i.score_based = 1;
-        i.scores_learning_rate = lr_;
+        i.scores_learning_rate = at_model_rate_ ? 0.0 : lr_;
+        i.scores_learning_rate_literal = at_model_rate_ ? 0 : 1;
         return i;
     }
 
@@ -110,6 +116,7 @@ public:
 private:
     std::string init_;
     double scale_, lr_;
+    bool at_model_rate_;
     uint64_t seed_;
 };
 

@@ -66,7 +66,10 @@ typedef struct cap_criterion_info {
     int32_t granularity;         /* cap_granularity */
     uint32_t needs;              /* cap_criterion_needs bits */
     int32_t score_based;         /* 1: binarize() gives the forward mask every step */
-    double scores_learning_rate; /* score-based: the scores' own learning rate; 0 = model's */
+    double scores_learning_rate; /* score-based: the scores' own learning rate (0: see below) */
+    /* ABI 1.2: 1 = scores_learning_rate is the rate as given, so 0 freezes the scores; 0 (what
+     * every 1.0/1.1 plugin leaves here) = a scores_learning_rate of 0 means the model's rate. */
+    int32_t scores_learning_rate_literal;
 } cap_criterion_info;
 
 typedef enum cap_unit_kind {
