@@ -19,7 +19,9 @@
  *  - Tensors passed in are borrowed for the duration of the call only. Outputs are written into
  *    tensors the host allocated (shape and dtype as documented per call).
  *  - Threading: the host never calls into one plugin instance from two threads at once; distinct
- *    instances may be used concurrently. Host services may be called from any thread.
+ *    instances may be used concurrently. Host services may be called from any thread. Each entry
+ *    of a kind's table says on which thread it is called ("the run's thread": the thread that
+ *    drives the run that created the instance) and who owns what it touches.
  */
 #ifndef CAP_ABI_H
 #define CAP_ABI_H

@@ -44,16 +44,19 @@ typedef struct cap_backend_api {
      * create(). Main thread. Required. */
     cap_status* (*probe)(const cap_host_api* host, const cap_options* options,
                          cap_backend_probe* out);
-    /* Fills the context every compute call will receive (device, stream, threads). Required. */
+    /* Fills the context every compute call will receive (device, stream, threads). Required.
+     * The run's thread; `out` is host-owned, the stream stays the backend's. */
     cap_status* (*context)(void* self, cap_exec_context* out);
-    /* Fills the precision policy in force. Required. */
+    /* Fills the precision policy in force. Required. The run's thread; `out` is host-owned. */
     cap_status* (*precision)(void* self, cap_precision_policy* out);
-    /* Blocks until queued work on ctx's device and stream has finished. Required. */
+    /* Blocks until queued work on ctx's device and stream has finished. Required. The run's
+     * thread; `ctx` is borrowed for the call. */
     cap_status* (*synchronize)(void* self, const cap_exec_context* ctx);
-    /* Fills current memory figures. Required. */
+    /* Fills current memory figures. Required. The run's thread; `out` is host-owned. */
     cap_status* (*memory)(void* self, cap_memory_info* out);
     /* Writes a NUL-terminated human-readable description (BLAS, device name, ...) into the
-     * host's buffer of `size` bytes, truncating if needed. Required. */
+     * host's buffer of `size` bytes, truncating if needed. Required. The run's thread; the
+     * buffer is the host's. */
     cap_status* (*describe)(void* self, char* buffer, size_t size);
 } cap_backend_api;
 

@@ -57,16 +57,20 @@ typedef struct cap_loss_terms {
 
 typedef struct cap_contrastive_api {
     uint32_t struct_size;
-    /* Writes the cap_capture_source bits this module wants banks for. Required. */
+    /* Writes the cap_capture_source bits this module wants banks for. Required. The run's
+     * thread, once after create(); `sources` is host-owned. */
     cap_status* (*wants)(void* self, uint32_t* sources);
     /* Hands over one bank (see cap_bank for what the module then owns). Called once per
-     * capture event the module asked for, snapshots in order. Required. */
+     * capture event the module asked for, snapshots in order. Required. The run's thread;
+     * `bank->representations` becomes the module's, everything else is borrowed. */
     cap_status* (*receive_bank)(void* self, const cap_exec_context* ctx, const cap_bank* bank);
     /* Computes the loss of a batch and writes d total / d anchors into grad_anchors
-     * (host-allocated, [B, H] float32). Required. */
+     * (host-allocated, [B, H] float32). Required. The run's thread, every step; `batch` is
+     * borrowed for the call, `out` and `grad_anchors` are host-owned. */
     cap_status* (*loss)(void* self, const cap_exec_context* ctx, const cap_contrastive_batch* batch,
                         cap_loss_terms* out, DLTensor* grad_anchors);
-    /* Writes the bytes the module's banks occupy. Required. */
+    /* Writes the bytes the module's banks occupy. Required. The run's thread; `bytes` is
+     * host-owned. */
     cap_status* (*memory)(void* self, uint64_t* bytes);
 } cap_contrastive_api;
 

@@ -121,37 +121,45 @@ typedef struct cap_batch_info {
 typedef struct cap_criterion_api {
     uint32_t struct_size;
     /* Fills what the criterion is and needs; `out` is host-owned. The only entry every
-     * criterion must have; the host then requires the entries of the style it declares. */
+     * criterion must have; the host then requires the entries of the style it declares. The
+     * run's thread (validation's too), after create(). */
     cap_status* (*info)(void* self, cap_criterion_info* out);
-    /* Importance-based: forgets accumulated importance; called before each importance pass. */
+    /* Importance-based: forgets accumulated importance; called before each importance pass.
+     * The run's thread; the criterion frees or keeps its own state. */
     cap_status* (*reset)(void* self);
-    /* Importance-based: adds one batch's evidence to the running importance. Borrowed. */
+    /* Importance-based: adds one batch's evidence to the running importance. The run's
+     * thread; groups and their tensors are borrowed for the call (copy what you keep). */
     cap_status* (*accumulate)(void* self, const cap_exec_context* ctx, const cap_batch_info* batch,
                               const cap_unit_group* const* groups, uint32_t count);
     /* Importance-based: writes the accumulated importance of each group into out[i]
-     * (host-allocated, float32, the shape of groups[i]->mask). Higher = more important. */
+     * (host-allocated, float32, the shape of groups[i]->mask). Higher = more important.
+     * The run's thread; groups borrowed, outputs host-owned. */
     cap_status* (*importance)(void* self, const cap_exec_context* ctx,
                               const cap_unit_group* const* groups, uint32_t count,
                               DLTensor* const* out);
     /* Importance-based: writes the masks after this event into new_masks[i] (host-allocated,
-     * float32, the shape of groups[i]->mask). Units pruned before stay pruned. */
+     * float32, the shape of groups[i]->mask). Units pruned before stay pruned. The run's
+     * thread; `selection` and groups borrowed, outputs host-owned. */
     cap_status* (*select)(void* self, const cap_exec_context* ctx, const cap_selection* selection,
                           const cap_unit_group* const* groups, uint32_t count,
                           DLTensor* const* new_masks);
     /* Score-based only (else NULL): writes each group's initial scores into out[i]
-     * (host-allocated, float32, the shape of groups[i]->mask). NULL: scores start at zero. */
+     * (host-allocated, float32, the shape of groups[i]->mask). NULL: scores start at zero.
+     * The run's thread, once; groups borrowed, outputs host-owned. */
     cap_status* (*init_scores)(void* self, const cap_exec_context* ctx,
                                const cap_unit_group* const* groups, uint32_t count,
                                DLTensor* const* out);
     /* Score-based: forward binarization of groups[i]->scores into masks_out[i]
      * (host-allocated, float32) at the schedule's `point` (its target_kind says whether
-     * point->target is a kept fraction or a score threshold) and `progress`. Every step. */
+     * point->target is a kept fraction or a score threshold) and `progress`. Every step, on
+     * the run's thread; inputs borrowed, outputs host-owned. */
     cap_status* (*binarize)(void* self, const cap_exec_context* ctx,
                             const cap_schedule_point* point, const cap_progress* progress,
                             const cap_unit_group* const* groups, uint32_t count,
                             DLTensor* const* masks_out);
     /* Optional: gradient of the loss w.r.t. the scores from the gradient w.r.t. the masks,
-     * written into grad_scores[i] (host-allocated). NULL: straight-through (identity). */
+     * written into grad_scores[i] (host-allocated). NULL: straight-through (identity). Every
+     * step, on the run's thread; inputs borrowed, outputs host-owned. */
     cap_status* (*binarize_backward)(void* self, const cap_exec_context* ctx,
                                      const cap_schedule_point* point, const cap_progress* progress,
                                      const cap_unit_group* const* groups, uint32_t count,
@@ -159,7 +167,8 @@ typedef struct cap_criterion_api {
                                      DLTensor* const* grad_scores);
     /* Optional: penalty on the scores at `point` and `progress`, weight included (e.g. the
      * ramped lambda_t times the L1 of sigmoid(scores)): writes its value and its gradient
-     * w.r.t. groups[i]->scores into grad_scores[i] (host-allocated, float32). NULL: none. */
+     * w.r.t. groups[i]->scores into grad_scores[i] (host-allocated, float32). NULL: none.
+     * Every step, on the run's thread; inputs borrowed, `value` and outputs host-owned. */
     cap_status* (*regularizer)(void* self, const cap_exec_context* ctx,
                                const cap_schedule_point* point, const cap_progress* progress,
                                const cap_unit_group* const* groups, uint32_t count, double* value,

@@ -29,7 +29,8 @@ typedef struct cap_distill_batch {
 typedef struct cap_distill_api {
     uint32_t struct_size;
     /* Computes the weighted loss of the batch, writes it to *value and d value / d
-     * student_logits into grad_student (host-allocated, [B, C] float32). Required. */
+     * student_logits into grad_student (host-allocated, [B, C] float32). Required. The run's
+     * thread, every step; `batch` is borrowed, `value` and `grad_student` are host-owned. */
     cap_status* (*loss)(void* self, const cap_exec_context* ctx, const cap_distill_batch* batch,
                         double* value, DLTensor* grad_student);
 } cap_distill_api;

@@ -54,14 +54,17 @@ typedef struct cap_schedule_api {
     uint32_t struct_size;
     /* Tells the schedule the model's shape and the limits; called once after create(), before
      * any other call. Returns an error when the plan cannot be met (e.g. a target prunes more
-     * heads than the constraints allow). Required. */
+     * heads than the constraints allow). Required. The run's thread (validation's too); both
+     * structs are borrowed for the call. */
     cap_status* (*bind)(void* self, const cap_model_shape* shape,
                         const cap_constraints* constraints);
-    /* Writes the number of stages (0 for continuous schedules). Required. */
+    /* Writes the number of stages (0 for continuous schedules). Required. The run's thread;
+     * `out` is host-owned. */
     cap_status* (*num_stages)(void* self, uint32_t* out);
-    /* Fills stage `index` (< num_stages). Required. */
+    /* Fills stage `index` (< num_stages). Required. The run's thread; `out` is host-owned. */
     cap_status* (*stage)(void* self, uint32_t index, cap_stage* out);
-    /* Fills the target and whether a pruning event happens at `progress`. Required. */
+    /* Fills the target and whether a pruning event happens at `progress`. Required. The run's
+     * thread, every step; `progress` is borrowed, `out` host-owned. */
     cap_status* (*at)(void* self, const cap_progress* progress, cap_schedule_point* out);
 } cap_schedule_api;
 
