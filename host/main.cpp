@@ -7,11 +7,13 @@
 #include "cli/commands.hpp"
 #include "system/blas_probe.hpp"
 #include "system/process_tuning.hpp"
+#include "util/crash_report.hpp"
 #include "util/logging.hpp"
 
 int main(int argc, char** argv) {
     cap::sys::ensure_passive_openmp(argv);
     cap::sys::keep_freed_memory();
+    cap::util::install_crash_handler();  // names the plugin call a crash happened in
     using namespace cap::cli;
     CLI::App app{
         "cap: contrastive pruning of pre-trained language models, driven by TOML recipes "

@@ -22,6 +22,25 @@ TEST_CASE("check-plugin: every built-in plugin passes") {
     CHECK(checked >= 5);
 }
 
+TEST_CASE("check-plugin: taylor and wanda pass per weight too") {
+    for (const char* name : {"taylor", "wanda"}) {
+        CAPTURE(name);
+        auto r =
+            run_cap("check-plugin " +
+                    (fs::path(cap::test::kBuiltinPlugins) / (std::string("cap_criterion_") + name + ".so")).string() +
+                    " --option granularity=unstructured");
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find("PASS  info and the entries of its style: unstructured, importance-based") !=
+              std::string::npos);
+        CHECK(r.output.find("PASS  select: 24 of 48 units kept") != std::string::npos);
+    }
+    auto fixture = run_cap("check-plugin " + (fs::path(cap::test::kFixturesOk) / "fixture_criterion.so").string() +
+                           " --option needed=3 --option granularity=unstructured");
+    INFO(fixture.output);
+    CHECK(fixture.exit_code == 0);
+}
+
 TEST_CASE("check-plugin: the fixtures of every kind pass, with required options given") {
     const fs::path ok = cap::test::kFixturesOk;
     auto criterion = run_cap("check-plugin " + (ok / "fixture_criterion.so").string() + " --option needed=3");
@@ -60,6 +79,11 @@ TEST_CASE("check-plugin: failures are reported as FAIL lines with exit status 1"
     CHECK(needs.output.find("FAIL  needs that its granularity can get: a structured criterion cannot ask for "
                             "learnable scores") != std::string::npos);
     CHECK(needs.output.find("PASS  reset") == std::string::npos);
+    auto per_weight = run_cap("check-plugin " + (ok / "fixture_criterion.so").string() +
+                              " --option needed=3 --option granularity=unstructured --option extra_needs=1");
+    CHECK(per_weight.exit_code == 1);
+    CHECK(per_weight.output.find("FAIL  needs that its granularity can get: an unstructured, importance-based "
+                                 "criterion gets each weight") != std::string::npos);
 
     auto throwing = run_cap("check-plugin " + (ok / "fixture_throwing.so").string());
     CHECK(throwing.exit_code == 1);

@@ -36,7 +36,7 @@ TEST_CASE("cli: run quickstart writes the manifest, the log and the schedule tra
     CHECK(m["threads"].get<int>() >= 1);
     REQUIRE(m["plugins"].size() == 7);  // backend, criterion, schedule, prc, snc, fic, kd
     for (const auto& p : m["plugins"]) {
-        CHECK(p["abi"] == "1.2");
+        CHECK(p["abi"] == "1.3");
         CHECK(p["sha256"] == cap::util::sha256_file(p["path"].get<std::string>()));
     }
     CHECK(m["backend"]["blas"]["vendor"] != "reference");
@@ -186,7 +186,7 @@ TEST_CASE("cli: usage errors exit with status 2") {
     CHECK(missing.output.find("recipe not found: /no/such/recipe.toml") != std::string::npos);
     auto version = run_cap("--version");
     CHECK(version.exit_code == 0);
-    CHECK(version.output.find("plugin ABI 1.2") != std::string::npos);
+    CHECK(version.output.find("plugin ABI 1.3") != std::string::npos);
 }
 
 TEST_CASE("cli: cap warns at start-up when LibTorch uses the reference BLAS") {

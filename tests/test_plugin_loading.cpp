@@ -41,7 +41,7 @@ TEST_CASE("loading: a plugin written in C99 against the raw ABI loads and runs")
     auto lib = PluginLibrary::load(ok("fixture_c_schedule.so"));
     CHECK(lib->kind() == CAP_KIND_SCHEDULE);
     CHECK(lib->name() == "c_fixture");
-    CHECK(lib->abi_version() == "1.2");
+    CHECK(lib->abi_version() == "1.3");
     REQUIRE(lib->options().size() == 3);
     CHECK(lib->options()[0].name == "percent");
     CHECK(*lib->options()[0].max == 100.0);
@@ -76,7 +76,7 @@ TEST_CASE("loading: a plugin that needs a newer host refuses, naming both versio
     CHECK(step == "entry call");
     CHECK(message.find("fixture_needs_newer_host.so") != std::string::npos);
     CHECK(message.find("needs host ABI 1.9") != std::string::npos);
-    CHECK(message.find("offers ABI 1.2") != std::string::npos);
+    CHECK(message.find("offers ABI 1.3") != std::string::npos);
 }
 
 TEST_CASE("loading: a different major version is rejected with both versions and the file") {
@@ -84,23 +84,23 @@ TEST_CASE("loading: a different major version is rejected with both versions and
     CHECK(step == "ABI version");
     CHECK(message.find("fixture_wrong_major.so") != std::string::npos);
     CHECK(message.find("built for cap ABI 2.") != std::string::npos);
-    CHECK(message.find("implements ABI 1.2") != std::string::npos);
+    CHECK(message.find("implements ABI 1.3") != std::string::npos);
 }
 
 TEST_CASE("loading: a host of a later minor keeps loading old plugins it supports") {
-    // A host at ABI 1.3 that dropped support for minors below 1.1.
-    AbiPolicy later{1, 3, 1};
+    // A host at ABI 1.4 that dropped support for minors below 1.1.
+    AbiPolicy later{1, 4, 1};
     const fs::path dir = cap::test::kFixturesVersions;
     auto [step, message] = rejection(dir / "fixture_abi_1_0.so", later);
     CHECK(step == "ABI version");
     CHECK(message.find("fixture_abi_1_0.so") != std::string::npos);
     CHECK(message.find("built for cap ABI 1.0") != std::string::npos);
     CHECK(message.find("oldest this host supports (1.1") != std::string::npos);
-    CHECK(message.find("implements 1.3") != std::string::npos);
+    CHECK(message.find("implements 1.4") != std::string::npos);
 
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_2.so", later)->abi_version() == "1.2");  // older, supported
     CHECK(PluginLibrary::load(dir / "fixture_abi_1_9.so", later)->abi_version() == "1.9");  // newer
-    // This host (1.2, oldest 1.0) takes all four: 1.0 and 1.1 plugins keep loading after the bumps.
+    // This host (1.3, oldest 1.0) takes all four: 1.0 and 1.1 plugins keep loading after the bumps.
     for (const char* f : {"fixture_abi_1_0.so", "fixture_abi_1_1.so", "fixture_abi_1_2.so", "fixture_abi_1_9.so"})
         CHECK_NOTHROW(PluginLibrary::load(dir / f));
 }

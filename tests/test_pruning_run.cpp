@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <map>
 #include <sstream>
 
@@ -43,6 +44,39 @@ at::Tensor tensor(const model::SafetensorsFile& f, const std::string& name) {
         if (n == name) return t;
     FAIL("no tensor " << name);
     return {};
+}
+
+// A run of the fixture criterion on bert-tiny and the synthetic task, stages at 25% and 50%
+// without retraining; `criterion_keys` are added to its [criterion] table.
+std::pair<fs::path, cap::test::CommandResult> fixture_criterion_run(const std::string& name,
+                                                                    const std::string& criterion_keys) {
+    const fs::path dir = cap::test::scratch_dir(name);
+    const fs::path recipe = cap::test::write_text(dir / "recipe.toml", R"(
+[run]
+name = "misbehaving"
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 64
+max_eval_examples = 32
+[finetune]
+epochs = 1
+batch_size = 32
+[criterion]
+plugin = "fixture"
+needed = 1
+)" + criterion_keys + R"(
+[schedule]
+plugin = "iterative"
+percents = [25, 50]
+retrain_epochs = 0
+[prune]
+batch_size = 32
+)");
+    const fs::path run = dir / "run";
+    return {run, cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
+                                    cap::test::kFixturesOk)};
 }
 
 }  // namespace
@@ -351,33 +385,10 @@ TEST_CASE("pruning run: a criterion that breaks the host's rules stops the run n
     };
     for (const auto& c : cases) {
         CAPTURE(c.misbehave);
-        const fs::path dir = cap::test::scratch_dir(std::string("misbehaving-") + c.misbehave);
-        const fs::path recipe = cap::test::write_text(dir / "recipe.toml", std::string(R"(
-[run]
-name = "misbehaving"
-[model]
-pretrained = "builtin:bert-tiny"
-[task]
-name = "synthetic"
-max_train_examples = 64
-max_eval_examples = 32
-[finetune]
-epochs = 1
-batch_size = 32
-[criterion]
-plugin = "fixture"
-needed = 1
-misbehave = ")") + c.misbehave + R"("
-[schedule]
-plugin = "iterative"
-percents = [25, 50]
-retrain_epochs = 0
-[prune]
-batch_size = 32
-)");
-        const fs::path run = dir / "run";
-        auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
-                                         cap::test::kFixturesOk);
+        const auto ran = fixture_criterion_run(std::string("misbehaving-") + c.misbehave,
+                                               std::string("misbehave = \"") + c.misbehave + "\"");
+        const fs::path& run = ran.first;
+        const auto& result = ran.second;
         INFO(result.output);
         CHECK(result.exit_code == 1);
         CHECK(result.output.find(c.says) != std::string::npos);
@@ -400,4 +411,120 @@ TEST_CASE("pruning run: scores_learning_rate = 0 freezes the scores, as the refe
     }
     CHECK(cap::test::read_text(run / "run.log").find("scores_learning_rate = 0, the scores stay as initialised") !=
           std::string::npos);
+}
+
+TEST_CASE("pruning run: wanda per weight at the stages of iterative, with PrC and SnC, keeps each row's best") {
+    // min_heads_per_layer = 1 would refuse 90% of bert-tiny's 4 heads; it does not limit weights.
+    const fs::path dir = cap::test::scratch_dir("wanda-per-weight");
+    const fs::path recipe = cap::test::write_text(dir / "recipe.toml", R"(
+[run]
+name = "wanda-per-weight"
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 128
+max_eval_examples = 64
+[finetune]
+epochs = 1
+batch_size = 32
+[constraints]
+min_heads_per_layer = 1
+[criterion]
+plugin = "wanda"
+granularity = "unstructured"
+[schedule]
+plugin = "iterative"
+percents = [50, 90]
+retrain_epochs = 0.5
+[contrastive.prc]
+[contrastive.snc]
+[prune]
+batch_size = 32
+importance_batch_size = 64
+)");
+    const fs::path run = dir / "run";
+    auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string());
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("importance pass: criterion/wanda sees weights (views, no copy), input norms") !=
+          std::string::npos);
+
+    // Each output row pruned int(in * 0.9) of its weights (Wanda's per-row comparison), and the
+    // export holds zeros there.
+    auto masks = model::read_safetensors(run / "masks.safetensors");
+    REQUIRE(masks.tensors.size() == 12);
+    auto exported = model::load_pretrained(run / "final", model::TaskHead::kClassification);
+    std::map<std::string, at::Tensor> weights;
+    for (auto& p : exported.model->named_parameters()) weights[p.key()] = p.value();
+    for (const auto& [name, mask] : masks.tensors) {
+        CAPTURE(name);
+        const int64_t in = mask.size(1);
+        const int64_t kept = in - static_cast<int64_t>(double(in) * 0.9);
+        CHECK(at::equal(mask.sum(1).to(at::kLong), at::full({mask.size(0)}, kept, at::kLong)));
+        REQUIRE(weights.count(name));
+        CHECK(weights[name].masked_select(mask == 0).abs().max().item<float>() == 0.0f);
+    }
+    CHECK_FALSE(fs::exists(run / "scores.safetensors"));  // nothing learned
+    CHECK(fs::exists(run / "remaining_weights.csv"));
+
+    // Two stages with their kept fractions; banks for PrC (stage 0) and SnC (stage 1).
+    auto stages = events(run, "stage");
+    REQUIRE(stages.size() == 2);
+    CHECK(stages[0]["weights_kept"].get<double>() == doctest::Approx(0.5));
+    CHECK(stages[1]["weights_kept"].get<double>() == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(stages[1]["bank_bytes"]["snc"].get<int64_t>() > 0);
+    auto final_event = events(run, "final");
+    REQUIRE(final_event.size() == 1);
+    CHECK(final_event[0]["masked_weights_kept"].get<int64_t>() == [&] {
+        int64_t k = 0;
+        for (const auto& [_, m] : masks.tensors) k += m.sum().item<int64_t>();
+        return k;
+    }());
+}
+
+TEST_CASE("pruning run: a per-weight criterion that breaks the host's rules stops the run naming the linear") {
+    struct Case {
+        const char* misbehave;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"nan",
+         "stage-00: criterion/fixture gave a non-finite importance to bert.encoder.layer.0.attention.self.key "
+         "(first: row 2, column 3)"},
+        {"extra", "stage-00: criterion/fixture kept "},
+        {"revive",
+         "stage-01: criterion/fixture brought a pruned weight of bert.encoder.layer.0.attention.self.query "
+         "back (row "},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.misbehave);
+        const auto ran =
+            fixture_criterion_run(std::string("misbehaving-per-weight-") + c.misbehave,
+                                  std::string("granularity = \"unstructured\"\nmisbehave = \"") + c.misbehave + "\"");
+        const fs::path& run = ran.first;
+        const auto& result = ran.second;
+        INFO(result.output);
+        CHECK(result.exit_code == 1);
+        CHECK(result.output.find(c.says) != std::string::npos);
+        if (std::string(c.misbehave) == "extra")
+            CHECK(result.output.find("weights; the schedule planned ") != std::string::npos);
+        CHECK(fs::exists(run / "teacher" / "model.safetensors"));
+        CHECK_FALSE(fs::exists(run / "final"));
+        CHECK_FALSE(fs::exists(run / "masks.safetensors"));
+    }
+}
+
+TEST_CASE("pruning run: a plugin that crashes the process is named, with the call, on stderr and in run.log") {
+    const auto ran = fixture_criterion_run("crashing-plugin", "misbehave = \"crash\"");
+    const fs::path& run = ran.first;
+    const auto& result = ran.second;
+    INFO(result.output);
+    CHECK(result.exit_code == 128 + SIGSEGV);  // it still dies with the signal
+    const std::string line =
+        "cap: SIGSEGV (invalid memory access) inside criterion/fixture: select, a call into that plugin; the "
+        "process dies with the signal";
+    CHECK(result.output.find(line) != std::string::npos);
+    CHECK(cap::test::read_text(run / "run.log").find("crash " + line) != std::string::npos);
+    CHECK_FALSE(fs::exists(run / "final"));
 }

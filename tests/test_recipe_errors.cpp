@@ -203,10 +203,18 @@ TEST_CASE("recipe errors: needs that the criterion's granularity cannot get are 
     expect_one("needs_scores",
                std::string(kCriterionHeader) + "extra_needs = 8\n[schedule]\nplugin = \"iterative\"\npercents = [50]\n",
                2, 10, "criterion 'fixture': a structured criterion cannot ask for learnable scores (CAP_NEEDS_SCORES)");
+    // An unstructured, importance-based criterion asking for mask gradients (it gets weight
+    // gradients instead).
+    expect_one("needs_mask_grads_per_weight",
+               std::string(kCriterionHeader) +
+                   "granularity = \"unstructured\"\nextra_needs = 1\n[schedule]\nplugin = \"iterative\"\n"
+                   "percents = [50]\n",
+               2, 10,
+               "criterion 'fixture': an unstructured, importance-based criterion gets each weight, its gradient");
     expect_one(
         "needs_unknown",
         std::string(kCriterionHeader) + "extra_needs = 256\n[schedule]\nplugin = \"iterative\"\npercents = [50]\n", 2,
-        10, "needs has bits this host (ABI 1.2) does not know: 0x100");
+        10, "needs has bits this host (ABI 1.3) does not know: 0x100");
 }
 
 TEST_CASE("recipe errors: several mistakes are all reported at once") {

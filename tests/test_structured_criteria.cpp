@@ -1,7 +1,7 @@
 // The criteria that look at the encoder's linears (ABI 1.2): structured_magnitude, taylor and
-// wanda, through the host's importance pass on a tiny BERT, each against the same quantity
-// computed here by hand or by autograd; what the host hands them (weight gradients, input norms
-// without padding, Gram matrices) is checked on the way.
+// wanda, per unit and (taylor, wanda) per weight, through the host's importance pass on a tiny
+// BERT, each against the same quantity computed here by hand or by autograd; what the host hands
+// them (weight gradients, input norms without padding, Gram matrices) is checked on the way.
 #include <doctest/doctest.h>
 
 #include <ATen/ATen.h>
@@ -15,6 +15,7 @@
 #include "plugin/registry.hpp"
 #include "prune/linear_evidence.hpp"
 #include "prune/structured_selection.hpp"
+#include "prune/weight_selection.hpp"
 #include "support/registries.hpp"
 
 using namespace cap;
@@ -80,6 +81,43 @@ struct Tiny {
         prune::StructuredMasks masks{at::ones({kLayers, kHeads}), at::ones({kLayers, kNeurons})};
         return prune::select_structured(bert, *task, c, *ce, masks, s, prune::ImportancePass{1.0, kBatch, at::kCPU},
                                         kCpu, p);
+    }
+
+    // Runs the host's importance pass and weight selection with `c`, from `masks`.
+    prune::WeightSelection select_weights(const host::CriterionPlugin& c, const model::WeightMasks& masks,
+                                          double keep) {
+        static cap_constraints none{sizeof(cap_constraints), 0};
+        cap_selection s{};
+        s.struct_size = sizeof(s);
+        s.keep_fraction = keep;
+        s.constraints = &none;
+        cap_progress p{};
+        p.struct_size = sizeof(p);
+        return prune::select_weights(bert, *task, c, *ce, masks, s, prune::ImportancePass{1.0, kBatch, at::kCPU}, kCpu,
+                                     p);
+    }
+
+    // Per linear (layer-major), the sum over the pass's non-padding tokens of each input feature's
+    // square, captured in an eval-mode forward with the padding rows dropped.
+    std::map<std::pair<int64_t, int>, at::Tensor> input_squares() {
+        bert->eval();
+        std::map<std::pair<int64_t, int>, at::Tensor> squares;
+        for (int64_t begin = 0; begin < kExamples; begin += kBatch) {
+            auto b = batch(begin);
+            at::Tensor real = b.inputs.attention_mask.reshape(-1) != 0;
+            REQUIRE(real.logical_not().any().item<bool>());  // the batch has padding to leave out
+            model::InputObserver capture = [&](int64_t l, EncoderLinear w, const at::Tensor& x) {
+                at::Tensor rows = x.detach().reshape({-1, x.size(-1)}).index({real});
+                at::Tensor sq = rows.pow(2).sum(0);
+                auto key = std::make_pair(l, static_cast<int>(w));
+                squares[key] = squares.count(key) ? squares[key] + sq : sq;
+            };
+            model::ForwardOptions fo;
+            fo.inputs = &capture;
+            at::NoGradGuard no_grad;
+            bert->forward(b.inputs, fo);
+        }
+        return squares;
     }
 };
 
@@ -175,25 +213,8 @@ TEST_CASE("taylor: per unit, the accumulated |w * dL/dw| over the batches and th
 
 TEST_CASE("wanda: |w| * ||x|| per weight over non-padding tokens, summed per unit, and its one-shot masks at 50%") {
     Tiny t;
-    // Independently: the inputs each linear sees, captured in an eval-mode forward, with the
-    // padding rows dropped before the norms.
-    t.bert->eval();
-    std::map<std::pair<int64_t, int>, at::Tensor> squares;
-    for (int64_t begin = 0; begin < kExamples; begin += kBatch) {
-        auto batch = t.batch(begin);
-        at::Tensor real = batch.inputs.attention_mask.reshape(-1) != 0;
-        REQUIRE(real.logical_not().any().item<bool>());  // the batch has padding to leave out
-        model::InputObserver capture = [&](int64_t l, EncoderLinear w, const at::Tensor& x) {
-            at::Tensor rows = x.detach().reshape({-1, x.size(-1)}).index({real});
-            at::Tensor sq = rows.pow(2).sum(0);
-            auto key = std::make_pair(l, static_cast<int>(w));
-            squares[key] = squares.count(key) ? squares[key] + sq : sq;
-        };
-        model::ForwardOptions fo;
-        fo.inputs = &capture;
-        at::NoGradGuard no_grad;
-        t.bert->forward(batch.inputs, fo);
-    }
+    // Independently: the inputs each linear sees, with the padding rows dropped before the norms.
+    auto squares = t.input_squares();
     std::map<std::pair<int64_t, int>, at::Tensor> values;
     for (int64_t l = 0; l < kLayers; ++l)
         for (int w = 0; w < model::kEncoderLinears; ++w)
@@ -264,4 +285,94 @@ TEST_CASE("activation_norm (examples/c-criterion, plain C): the same scores and 
     CHECK(at::equal(in_c.masks.heads, in_torch.masks.heads));
     CHECK(at::equal(in_c.masks.ffn, in_torch.masks.ffn));
     CHECK(in_c.masks.pruned_neurons() == 5);
+}
+
+TEST_CASE(
+    "wanda per weight: |w| * ||x||, and at 50% every output row keeps its larger half, and a second event "
+    "keeps what the first pruned") {
+    Tiny t;
+    auto squares = t.input_squares();
+    auto wanda = criterion("wanda", {{"granularity", std::string("unstructured")}});
+    REQUIRE(wanda.info().granularity == CAP_GRANULARITY_UNSTRUCTURED);
+    model::WeightMasks masks(t.bert);
+    auto got = t.select_weights(wanda, masks, 0.5);
+    REQUIRE(got.importance.size() == size_t(kLayers * model::kEncoderLinears));
+    for (int64_t l = 0; l < kLayers; ++l)
+        for (int w = 0; w < model::kEncoderLinears; ++w) {
+            CAPTURE(l);
+            CAPTURE(w);
+            const size_t i = size_t(l * model::kEncoderLinears + w);
+            at::Tensor expected =
+                t.weight(l, static_cast<EncoderLinear>(w)).abs() * squares[{l, w}].sqrt().unsqueeze(0);
+            CHECK(at::allclose(got.importance[i], expected, 1e-4, 1e-6));
+            // Directly: each row's in/2 largest scores kept.
+            const int64_t keep = expected.size(1) - expected.size(1) / 2;
+            at::Tensor direct = at::zeros_like(expected).scatter_(1, std::get<1>(expected.topk(keep, 1)), 1.0);
+            CHECK(at::equal(got.masks[i], direct));
+        }
+
+    // Second event at 25% kept, from those masks: nothing pruned comes back, each row keeps a quarter.
+    masks.binarize([&](const std::vector<at::Tensor>&) { return got.masks; });
+    auto second = t.select_weights(wanda, masks, 0.25);
+    for (size_t i = 0; i < second.masks.size(); ++i) {
+        CHECK_FALSE(((got.masks[i] == 0) & (second.masks[i] != 0)).any().item<bool>());
+        const int64_t in = second.masks[i].size(1);
+        CHECK(at::equal(second.masks[i].sum(1), at::full({second.masks[i].size(0)}, double(in - int64_t(in * 0.75)))));
+    }
+}
+
+TEST_CASE("taylor per weight: the accumulated |w * dL/dw| under the current masks, kept per matrix or globally") {
+    Tiny t;
+    // A first selection prunes half of every matrix by |w| (as magnitude would), so the pass runs
+    // with masks applied: a pruned weight has no gradient and no importance.
+    model::WeightMasks masks(t.bert);
+    std::vector<at::Tensor> half;
+    for (const auto& slot : masks.slots()) {
+        at::Tensor w = t.weight(slot.layer, slot.which).abs();
+        half.push_back((w >= w.flatten().median()).to(at::kFloat));
+    }
+    masks.binarize([&](const std::vector<at::Tensor>&) { return half; });
+
+    // Independently: eval mode, batches of 16 in order, W * M in the forward pass, autograd.
+    t.bert->eval();
+    std::vector<at::Tensor> weights;
+    for (const auto& slot : masks.slots()) weights.push_back(t.bert->linear_weight(slot.layer, slot.which));
+    std::vector<at::Tensor> expected(weights.size());
+    const model::WeightTransform transform = masks.transform();
+    for (int64_t begin = 0; begin < kExamples; begin += kBatch) {
+        auto batch = t.batch(begin);
+        model::ForwardOptions fo;
+        fo.weights = &transform;
+        at::Tensor loss = at::cross_entropy_loss(t.bert->forward(batch.inputs, fo).logits, batch.labels);
+        auto g = torch::autograd::grad({loss}, weights);
+        for (size_t i = 0; i < weights.size(); ++i) {
+            at::Tensor v = (weights[i].detach() * g[i]).abs();
+            expected[i] = expected[i].defined() ? expected[i] + v : v;
+        }
+    }
+    for (const char* scope : {"matrix", "global"}) {
+        CAPTURE(scope);
+        auto taylor =
+            criterion("taylor", {{"granularity", std::string("unstructured")}, {"scope", std::string(scope)}});
+        auto got = t.select_weights(taylor, masks, 0.3);
+        int64_t kept = 0, total = 0;
+        std::vector<at::Tensor> ranked;
+        for (size_t i = 0; i < expected.size(); ++i) {
+            CHECK(at::allclose(got.importance[i], expected[i], 1e-4, 1e-7));
+            CHECK(got.importance[i].masked_select(half[i] == 0).abs().max().item<float>() == 0.0f);
+            CHECK_FALSE(((half[i] == 0) & (got.masks[i] != 0)).any().item<bool>());
+            if (std::string(scope) == "matrix") {
+                const auto k = static_cast<int64_t>(0.3 * double(expected[i].numel()));
+                CHECK(got.masks[i].sum().item<int64_t>() == k);
+                // The kept weights are the k largest: none left out scores above one kept.
+                CHECK(expected[i].masked_select(got.masks[i] == 0).max().item<float>() <=
+                      expected[i].masked_select(got.masks[i] != 0).min().item<float>());
+            }
+            kept += got.masks[i].sum().item<int64_t>();
+            total += got.masks[i].numel();
+        }
+        CHECK(kept == (std::string(scope) == "global" ? static_cast<int64_t>(0.3 * double(total)) : kept));
+    }
+    // The pass leaves the parameters as it found them.
+    for (const auto& p : t.bert->parameters()) CHECK(p.requires_grad());
 }

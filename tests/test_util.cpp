@@ -1,11 +1,14 @@
 // Host utilities: atomic writes, suggestions, seeds, statuses, DLTensor views.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "cap/plugin_torch.hpp"
 #include "plugin/host_services.hpp"
 #include "plugin/status.hpp"
 #include "support/process.hpp"
 #include "util/atomic_file.hpp"
+#include "util/crash_report.hpp"
 #include "util/seed.hpp"
 #include "util/sha256.hpp"
 #include "util/suggest.hpp"
@@ -78,4 +81,19 @@ TEST_CASE("util: DLTensor views share memory with at::Tensor both ways") {
     DLTensor wrong = cap::to_dl(small);
     CHECK_THROWS_WITH_AS(cap::write(&wrong, t), doctest::Contains("differs from result shape"), cap::Error);
     CHECK_THROWS_AS(cap::expect(&view, at::kLong, 2, "x"), cap::Error);
+}
+
+TEST_CASE("util: the crash record names the innermost plugin call, and nothing outside one") {
+    CHECK(cap::util::crash_line(SIGSEGV).empty());
+    {
+        const cap::util::PluginCallRecord outer("schedule/cubic", "at");
+        {
+            const cap::util::PluginCallRecord inner("criterion/wanda", "select");
+            CHECK(cap::util::crash_line(SIGSEGV) ==
+                  "cap: SIGSEGV (invalid memory access) inside criterion/wanda: select, a call into that plugin; the "
+                  "process dies with the signal");
+        }
+        CHECK(cap::util::crash_line(SIGFPE).find("cap: SIGFPE (arithmetic error) inside schedule/cubic: at,") == 0);
+    }
+    CHECK(cap::util::crash_line(SIGSEGV).empty());
 }

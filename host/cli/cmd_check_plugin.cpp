@@ -148,8 +148,8 @@ void check_backend(Checker& c, const std::shared_ptr<const host::PluginLibrary>&
 
 struct GroupSet {
     std::vector<std::string> names;
-    std::vector<at::Tensor> masks, grads, weights, weight_grads, scores;
-    std::vector<DLTensor> dl_masks, dl_grads, dl_weights, dl_weight_grads, dl_scores;
+    std::vector<at::Tensor> masks, grads, weights, weight_grads, scores, norms, grams;
+    std::vector<DLTensor> dl_masks, dl_grads, dl_weights, dl_weight_grads, dl_scores, dl_norms, dl_grams;
     std::vector<cap_unit_group> groups;
     host::CriterionPlugin::Groups pointers;
 
@@ -166,6 +166,9 @@ struct GroupSet {
             weights.push_back(at::randn(s));
             weight_grads.push_back(at::randn(s));
             scores.push_back(at::randn(s));
+            norms.push_back(at::rand({s[1]}));
+            at::Tensor x = at::randn({8, s[1]});
+            grams.push_back(at::matmul(x.t(), x));
         }
         for (size_t i = 0; i < shapes.size(); ++i) {
             dl_masks.push_back(cap::to_dl(masks[i]));
@@ -173,6 +176,8 @@ struct GroupSet {
             dl_weights.push_back(cap::to_dl(weights[i]));
             dl_weight_grads.push_back(cap::to_dl(weight_grads[i]));
             dl_scores.push_back(cap::to_dl(scores[i]));
+            dl_norms.push_back(cap::to_dl(norms[i]));
+            dl_grams.push_back(cap::to_dl(grams[i]));
         }
         for (size_t i = 0; i < shapes.size(); ++i) {
             auto g = host::blank_struct<cap_unit_group>();
@@ -184,6 +189,11 @@ struct GroupSet {
             if (needs & CAP_NEEDS_WEIGHTS) g.weight = &dl_weights[i];
             if (needs & CAP_NEEDS_WEIGHT_GRADS) g.weight_grad = &dl_weight_grads[i];
             if (needs & CAP_NEEDS_SCORES) g.scores = &dl_scores[i];
+            if (!structured) {  // an unstructured criterion's groups are the linears themselves
+                g.linear_role = i == 0 ? CAP_LINEAR_QUERY : CAP_LINEAR_OUTPUT;
+                if (needs & CAP_NEEDS_INPUT_NORMS) g.input_sq_norms = &dl_norms[i];
+                if (needs & CAP_NEEDS_INPUT_GRAM) g.input_gram = &dl_grams[i];
+            }
             groups.push_back(g);
         }
         // ABI 1.2: a structured criterion that asks for them gets the linears of a model with 2

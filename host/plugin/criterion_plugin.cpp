@@ -16,14 +16,23 @@ std::optional<std::string> needs_problem(const cap_criterion_info& info) {
             "a structured criterion cannot ask for learnable scores (CAP_NEEDS_SCORES): the host "
             "trains scores for unstructured, score-based criteria only; drop the flag or declare "
             "CAP_GRANULARITY_UNSTRUCTURED");
-    if (info.granularity == CAP_GRANULARITY_UNSTRUCTURED) {
+    if (info.granularity == CAP_GRANULARITY_UNSTRUCTURED && info.score_based) {
         const uint32_t pass_only = CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_INPUT_NORMS | CAP_NEEDS_INPUT_GRAM;
         if (needs & pass_only)
             return std::string(
-                "an unstructured criterion gets its weights and scores at every step, not weight "
+                "a score-based criterion gets its weights and scores at every step, not weight "
                 "gradients or input statistics (CAP_NEEDS_WEIGHT_GRADS, CAP_NEEDS_INPUT_NORMS, "
-                "CAP_NEEDS_INPUT_GRAM): those come with a structured criterion's importance pass; "
-                "drop them or declare CAP_GRANULARITY_STRUCTURED");
+                "CAP_NEEDS_INPUT_GRAM): those come with an importance pass; drop them, or declare "
+                "the criterion importance-based (score_based = 0) and prune at a schedule's stages");
+    }
+    if (info.granularity == CAP_GRANULARITY_UNSTRUCTURED && !info.score_based) {
+        if (needs & (CAP_NEEDS_MASK_GRADS | CAP_NEEDS_SCORES))
+            return std::string(
+                "an unstructured, importance-based criterion gets each weight, its gradient "
+                "(CAP_NEEDS_WEIGHT_GRADS: d loss / d mask of a kept weight is its weight times that) "
+                "and input statistics, not mask gradients or learnable scores "
+                "(CAP_NEEDS_MASK_GRADS, CAP_NEEDS_SCORES); drop them, or declare the criterion "
+                "score-based");
     }
     const uint32_t known = CAP_NEEDS_MASK_GRADS | CAP_NEEDS_WEIGHTS | CAP_NEEDS_WEIGHT_GRADS | CAP_NEEDS_SCORES |
                            CAP_NEEDS_INPUT_NORMS | CAP_NEEDS_INPUT_GRAM;

@@ -25,6 +25,7 @@ PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, Opt
     const auto& d = library_->descriptor();
     cap_status* status = nullptr;
     try {
+        const util::PluginCallRecord record(label(), "create");
         status = d.create(&host_->api, options_.get(), &handle_);
     } catch (...) {
         throw PluginError(label() + ": create threw a C++ exception across the ABI (a plugin bug)", CAP_ERROR_INTERNAL);
@@ -36,6 +37,7 @@ PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library, Opt
 PluginInstance::~PluginInstance() {
     if (!handle_) return;
     try {
+        const util::PluginCallRecord record(label(), "destroy");
         library_->descriptor().destroy(handle_);
     } catch (...) {
         // A conforming plugin never throws here; a non-conforming one must not take the host down.

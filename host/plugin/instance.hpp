@@ -8,6 +8,7 @@
 #include "plugin/host_services.hpp"
 #include "plugin/library.hpp"
 #include "plugin/status.hpp"
+#include "util/crash_report.hpp"
 
 namespace cap::host {
 
@@ -54,6 +55,7 @@ public:
     void call(const char* what, F&& f) const {
         cap_status* status = nullptr;
         try {
+            const util::PluginCallRecord record(label(), what);  // named by the crash handler
             status = f();
         } catch (...) {
             throw_escaped_exception(what);

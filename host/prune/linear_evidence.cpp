@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <stdexcept>
+
 #include "cap/plugin_torch.hpp"
 
 namespace cap::prune {
@@ -24,8 +26,13 @@ std::string mib(double bytes) {
 
 }  // namespace
 
-LinearViews::LinearViews(const std::vector<LinearTensors>& linears, int32_t head_size) : head_size_(head_size) {
-    tensors_.resize(linears.size() * 4);
+LinearViews::LinearViews(const std::vector<LinearTensors>& linears, int32_t head_size,
+                         const std::vector<at::Tensor>& masks)
+    : head_size_(head_size) {
+    if (!masks.empty() && masks.size() != linears.size())
+        throw std::invalid_argument("LinearViews: " + std::to_string(masks.size()) + " masks for " +
+                                    std::to_string(linears.size()) + " linears");
+    tensors_.resize(linears.size() * 5);
     groups_.resize(linears.size());
     for (size_t i = 0; i < linears.size(); ++i) {
         const LinearTensors& l = linears[i];
@@ -39,14 +46,16 @@ LinearViews::LinearViews(const std::vector<LinearTensors>& linears, int32_t head
         g.head_size = attention_role(l.role) ? head_size : 0;
         auto view = [&](const at::Tensor& t, size_t slot) -> const DLTensor* {
             if (!t.defined()) return nullptr;
-            tensors_[i * 4 + slot] = cap::to_dl(t);
-            return &tensors_[i * 4 + slot];
+            tensors_[i * 5 + slot] = cap::to_dl(t);
+            return &tensors_[i * 5 + slot];
         };
+        if (!masks.empty()) g.mask = view(masks[i], 4);
         g.weight = view(l.weight, 0);
         g.weight_grad = view(l.weight_grad, 1);
         g.input_sq_norms = view(l.input_sq_norms, 2);
         g.input_gram = view(l.input_gram, 3);
         (attention_role(l.role) ? heads_ : ffn_).push_back(&g);
+        all_.push_back(&g);
     }
 }
 

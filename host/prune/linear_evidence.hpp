@@ -27,19 +27,23 @@ struct LinearTensors {
 };
 
 // ABI views of `linears`: query/key/value/attention output go to the heads group, intermediate
-// and output to the ffn group. The tensors must outlive this object.
+// and output to the ffn group. With `masks` (one per linear), the views are an unstructured
+// criterion's groups, each with its mask. The tensors must outlive this object.
 class LinearViews {
 public:
-    LinearViews(const std::vector<LinearTensors>& linears, int32_t head_size);
+    LinearViews(const std::vector<LinearTensors>& linears, int32_t head_size,
+                const std::vector<at::Tensor>& masks = {});
     LinearViews(const LinearViews&) = delete;  // the groups point into this object
     LinearViews& operator=(const LinearViews&) = delete;
     // Sets linears, linear_count and head_size of the two structured groups.
     void attach(cap_unit_group& heads, cap_unit_group& ffn) const;
+    // Every linear's group, in linear order (an unstructured criterion's groups).
+    const std::vector<const cap_unit_group*>& all() const { return all_; }
 
 private:
     std::vector<DLTensor> tensors_;  // sized once: the groups point into it
     std::vector<cap_unit_group> groups_;
-    std::vector<const cap_unit_group*> heads_, ffn_;
+    std::vector<const cap_unit_group*> heads_, ffn_, all_;
     int32_t head_size_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
-#include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
 #include <numeric>
@@ -98,54 +97,23 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     if (evidence.wanted())
         spdlog::info("importance pass: {} sees {}", criterion.instance().label(), evidence.describe());
 
-    const auto n = static_cast<int64_t>(task.train_size());
-    const auto examples = std::max<int64_t>(1, std::min<int64_t>(n, std::llround(std::ceil(pass.subset * double(n)))));
-    model->eval();
     criterion.reset();
-    // Parameters need no gradient here: only the masks' are wanted, and the linears' weights'
-    // when the criterion asks for them.
-    std::vector<std::pair<at::Tensor, bool>> params;
-    for (auto& p : model->parameters()) params.emplace_back(p, p.requires_grad());
-    for (auto& [p, _] : params) p.requires_grad_(false);
-    for (auto w : evidence.grad_weights()) w.requires_grad_(true);
-    // Mask gradients of a float16 pass would underflow without loss scaling: a float16 run takes
-    // its importance pass in float32 (bfloat16 has float32's range and keeps its autocast).
-    const at::ScalarType compute = model->compute_dtype();
-    if (compute == at::kHalf) model->set_compute_dtype(at::kFloat);
-    auto restore = [&] {
-        for (auto& [p, flag] : params) p.requires_grad_(flag);
-        model->set_compute_dtype(compute);
-    };
-    try {
-        for (int64_t begin = 0; begin < examples; begin += pass.batch_size) {
-            std::vector<int64_t> indices(static_cast<size_t>(std::min(pass.batch_size, examples - begin)));
-            std::iota(indices.begin(), indices.end(), begin);
-            data::Batch batch = task.train_batch(indices).to(pass.device);
+    run_importance_pass(
+        model, task, objective, pass, progress, evidence,
+        [&] {
+            PassForward f;
             StructuredMasks leaf{current.heads.detach().clone().requires_grad_(true),
                                  current.ffn.detach().clone().requires_grad_(true)};
-            model::ForwardOptions forward = leaf.forward();
-            forward.inputs = evidence.observer(batch.inputs.attention_mask);
-            train::StepLoss loss = objective.compute(model, batch, forward, progress);
-            std::vector<at::Tensor> wrt{leaf.heads, leaf.ffn};
-            wrt.insert(wrt.end(), evidence.grad_weights().begin(), evidence.grad_weights().end());
-            auto grads = torch::autograd::grad({loss.loss}, wrt, {}, false, false, true);
-            at::Tensor hg = grads[0].defined() ? grads[0] : at::zeros_like(leaf.heads);
-            at::Tensor fg = grads[1].defined() ? grads[1] : at::zeros_like(leaf.ffn);
-            evidence.set_weight_grads({grads.begin() + 2, grads.end()});
-            UnitGroups groups(current.heads, current.ffn, hg.detach(), fg.detach());
+            f.options = leaf.forward();
+            f.leaves = {leaf.heads, leaf.ffn};
+            return f;
+        },
+        [&](const data::Batch& batch, const std::vector<at::Tensor>& grads) {
+            UnitGroups groups(current.heads, current.ffn, grads[0], grads[1]);
             const LinearViews linears(evidence.linears(), evidence.head_size());
             if (evidence.wanted()) groups.attach(linears);
-            cap_batch_info b{};
-            b.struct_size = sizeof(b);
-            b.examples = batch.examples;
-            b.tokens = batch.tokens;
-            criterion.accumulate(context, b, groups.groups());
-        }
-    } catch (...) {
-        restore();
-        throw;
-    }
-    restore();
+            criterion.accumulate(context, batch_info(batch), groups.groups());
+        });
 
     SelectionResult r;
     r.importance = {at::empty_like(current.heads), at::empty_like(current.ffn)};

@@ -8,6 +8,7 @@
 #include "cap/criterion.h"
 #include "data/task.hpp"
 #include "plugin/criterion_plugin.hpp"
+#include "prune/importance_pass.hpp"
 #include "prune/objective.hpp"
 
 namespace cap::prune {
@@ -18,12 +19,6 @@ struct StructuredMasks {
     model::ForwardOptions forward() const;
     int64_t pruned_heads() const;
     int64_t pruned_neurons() const;
-};
-
-struct ImportancePass {
-    double subset = 1.0;  // fraction of the training set, its first examples, unshuffled
-    int64_t batch_size = 16;
-    at::Device device = at::kCPU;
 };
 
 struct SelectionResult {

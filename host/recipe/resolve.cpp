@@ -316,6 +316,16 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
                 r.contrastive.push_back(std::move(*use));
         }
     }
+    // Heads are not units of an unstructured criterion: the constraints that protect them do not
+    // limit its plan (a stage schedule at 95% of the weights would otherwise be refused).
+    if (r.criterion && errors.empty()) {
+        try {
+            host::CriterionPlugin criterion(r.instantiate(*r.criterion));
+            if (criterion.info().granularity == CAP_GRANULARITY_UNSTRUCTURED) r.constraints.min_heads_per_layer = 0;
+        } catch (const std::exception&) {
+            // reported, with its origin, by check_criterion_fits_schedule below
+        }
+    }
     // A schedule's plan depends on the model's shape and the constraints: check it now, so a
     // target the model cannot reach is a validation error, not a failure mid-run.
     if (r.schedule && errors.empty()) {

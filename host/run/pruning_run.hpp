@@ -1,7 +1,8 @@
 // A pruning run: what CAP-f and CAP-m/CAP-soft share, built in one place — the recipe's plugins,
 // the student, the frozen teacher's outputs over the training set, the objective, the step
 // budget, the contrastive banks and the saved models — and the strategy that drives training:
-//   StageLoop     CAP-f (docs/algorithms.md §2): structured, stage after stage
+//   StageLoop     CAP-f (docs/algorithms.md §2): stage after stage, heads and FFN neurons or
+//                 single weights ranked by importance (run/stage_units.hpp)
 //   StepSchedule  CAP-m, CAP-soft (§3): single weights, a threshold at every step
 #pragma once
 

@@ -4,21 +4,18 @@
 // group. PrC and FiC banks are captured before training, an SnC snapshot at the start of every
 // epoch from the second on (in train mode, as the reference). Evaluation binarizes at the final
 // threshold. The result is final/: a plain Hugging Face checkpoint with the pruned weights
-// zeroed, with masks.safetensors (and scores.safetensors) and remaining_weights.csv beside it.
+// zeroed, with masks.safetensors (and scores.safetensors) and remaining_weights.csv beside it
+// (run/weight_result.hpp).
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
-#include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
 
-#include "model/safetensors.hpp"
 #include "prune/remaining_weights.hpp"
 #include "prune/score_masks.hpp"
 #include "run/pruning_run.hpp"
 #include "run/schedule_trace.hpp"
-#include "util/atomic_file.hpp"
-
-namespace fs = std::filesystem;
+#include "run/weight_result.hpp"
 
 namespace cap::run {
 
@@ -39,22 +36,6 @@ double scores_lr_scale(const host::CriterionPlugin& criterion, double model_lr) 
                                  " needs a model learning rate above 0 ([prune] learning_rate), which the scores' "
                                  "rate is set against");
     return lr / model_lr;
-}
-
-void freeze_embeddings(model::Bert& model) {
-    for (auto& p : model->named_parameters())
-        if (p.key().rfind("bert.embeddings.", 0) == 0) p.value().set_requires_grad(false);
-}
-
-// The masks, as 0/1 bytes named after the weights they multiply; the scores when learned.
-void save_masks(const prune::ScoreMasks& masks, const fs::path& run_dir) {
-    std::vector<std::pair<std::string, at::Tensor>> bits, scores;
-    for (const auto& s : masks.masks().slots()) {
-        bits.emplace_back(s.name + ".weight", s.mask.to(at::kCPU, at::kByte));
-        if (s.scores.defined()) scores.emplace_back(s.name + ".weight", s.scores.detach().to(at::kCPU));
-    }
-    model::write_safetensors(run_dir / "masks.safetensors", bits, {{"content", "1 = kept, 0 = pruned"}});
-    if (!scores.empty()) model::write_safetensors(run_dir / "scores.safetensors", scores);
 }
 
 class StepSchedule : public PruningStrategy {
@@ -155,30 +136,8 @@ public:
 private:
     // The result at the final threshold: accounting, masks, and the weights zeroed for export.
     nlohmann::ordered_json save_result(PruningRun& run, const prune::ScoreMasks& masks, Clock::time_point start) {
-        const auto counts = prune::count_remaining(run.student, masks.masks());
-        util::write_file_atomic(run.run_dir / "remaining_weights.csv", prune::remaining_weights_csv(counts));
-        for (const auto& line : prune::remaining_weights_lines(counts)) spdlog::info("{}", line);
-        save_masks(masks, run.run_dir);
-        {
-            torch::NoGradGuard no_grad;
-            for (const auto& slot : masks.masks().slots())
-                run.student->linear_weight(slot.layer, slot.which).mul_(slot.mask);
-        }
-        save_model_folder(run.student, run.run_dir / "final", run.source);
-        auto final_metrics = run.task.evaluate(run.student, run.eval_options()).metrics;
-        nlohmann::ordered_json e{{"event", "final"},
-                                 {"model", (run.run_dir / "final").string()},
-                                 {"threshold", final_point_.target},
-                                 {"remaining_weights", counts.percent()},
-                                 {"masked_weights_kept", counts.masked_kept()},
-                                 {"masked_weights", counts.masked_total()},
-                                 {"seconds", seconds_since(start)}};
-        for (auto& [key, value] : final_metrics.items()) e[key] = value;
-        run.add_bank_bytes(e);
-        run.log.write(e);
-        spdlog::info("model with pruned weights zeroed saved to {} ({:.2f}% of encoder weights remain): {}",
-                     (run.run_dir / "final").string(), counts.percent(), final_metrics.dump());
-        return e;
+        return save_weight_result(run, masks.masks(),
+                                  {{"threshold", final_point_.target}, {"seconds", seconds_since(start)}});
     }
 
     int64_t total_steps_ = 0;

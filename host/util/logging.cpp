@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "util/crash_report.hpp"
+
 namespace cap::util {
 
 namespace {
@@ -36,9 +38,11 @@ std::shared_ptr<spdlog::sinks::sink> attach_file(const std::filesystem::path& fi
 }
 }  // namespace
 
-ScopedLogFile::ScopedLogFile(const std::filesystem::path& file) : sink_(attach_file(file)) {}
+// The crash handler appends to the same file (util/crash_report.hpp).
+ScopedLogFile::ScopedLogFile(const std::filesystem::path& file) : sink_(attach_file(file)) { set_crash_log(file); }
 
 ScopedLogFile::~ScopedLogFile() {
+    set_crash_log({});
     sink_->flush();
     if (g_sinks) g_sinks->remove_sink(sink_);
 }

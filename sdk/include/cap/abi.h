@@ -40,7 +40,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define CAP_ABI_VERSION_MAJOR 1
-#define CAP_ABI_VERSION_MINOR 2
+#define CAP_ABI_VERSION_MINOR 3
 
 /* The single symbol every plugin library exports. */
 #define CAP_PLUGIN_ENTRY_SYMBOL "cap_plugin_entry"

@@ -6,9 +6,10 @@
  * ([out, in]). Every mask is float32 with 1 = kept, 0 = pruned, on the context's device.
  *
  * Two styles fit this table, and info() says which one a plugin follows:
- *  - importance-based (first-order, magnitude, random): reset(), accumulate() once per batch of
- *    an importance pass, importance(), then select() writes the new masks; these four entries
- *    are required of such plugins;
+ *  - importance-based (first-order, taylor, wanda): reset(), accumulate() once per batch of an
+ *    importance pass, importance(), then select() writes the new masks; these four entries are
+ *    required of such plugins. The host calls them at each stage of a stage schedule (one_shot,
+ *    iterative), structured or (ABI 1.3) unstructured;
  *  - score-based (movement, soft movement): the host trains one score tensor per group and calls
  *    binarize() in every forward pass (required of such plugins); regularizer() adds a penalty
  *    on the scores.
@@ -23,6 +24,11 @@
  * rows [h * head_size, (h + 1) * head_size) of that layer's query, key and value weights and the
  * same columns of its attention-output weight; FFN neuron j owns row j of the intermediate
  * weight and column j of the output weight. That is all the BERT a plugin needs.
+ *
+ * ABI 1.3: an unstructured, importance-based criterion's groups are the linears themselves, each
+ * with its mask (pruned weights stay 0 in the pass's forward), its weight, and, per batch in
+ * accumulate(), the weight gradient (zero where pruned) and input statistics its needs ask for.
+ * selection->keep_fraction is the fraction of all masked weights to keep after the event.
  */
 #ifndef CAP_CRITERION_H
 #define CAP_CRITERION_H
@@ -45,10 +51,11 @@ typedef enum cap_criterion_needs {
     CAP_NEEDS_WEIGHTS = 1u << 1,      /* the weight the mask multiplies */
     CAP_NEEDS_WEIGHT_GRADS = 1u << 2, /* d loss / d weight for the batch */
     CAP_NEEDS_SCORES = 1u << 3,       /* learnable scores, trained by the host's optimizer */
-    /* ABI 1.2, structured criteria: per linear, the sum over the batch's non-padding tokens of
-     * x_k^2 for each input feature k (the squared column norms of the input X) */
+    /* ABI 1.2, importance-based criteria (unstructured ones from 1.3): per linear, the sum over
+     * the batch's non-padding tokens of x_k^2 for each input feature k (the squared column norms
+     * of the input X) */
     CAP_NEEDS_INPUT_NORMS = 1u << 4,
-    CAP_NEEDS_INPUT_GRAM = 1u << 5 /* ABI 1.2, structured criteria: per linear, X^T X [in, in] */
+    CAP_NEEDS_INPUT_GRAM = 1u << 5 /* ABI 1.2, importance-based: per linear, X^T X [in, in] */
 } cap_criterion_needs;
 
 /* ABI 1.2: which linear of an encoder layer a CAP_UNITS_WEIGHTS group is. */
