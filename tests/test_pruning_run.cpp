@@ -528,3 +528,53 @@ TEST_CASE("pruning run: a plugin that crashes the process is named, with the cal
     CHECK(cap::test::read_text(run / "run.log").find("crash " + line) != std::string::npos);
     CHECK_FALSE(fs::exists(run / "final"));
 }
+
+TEST_CASE("pruning run: a score-based criterion whose masks are not 0/1 or scores not finite stops the run") {
+    struct Case {
+        const char* misbehave;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"half_masks",
+         "criterion/fixture_topk before the first step: binarize returned a mask of "
+         "bert.encoder.layer.0.attention.self.key with values other than 0 and 1 (first: row 1, column 2)"},
+        {"nan_scores",
+         "criterion/fixture_topk before the first step: the scores of bert.encoder.layer.0.attention.self.query are "
+         "not finite (first: row 0, column 1)"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.misbehave);
+        const fs::path dir = cap::test::scratch_dir(std::string("misbehaving-scores-") + c.misbehave);
+        const fs::path recipe = cap::test::write_text(dir / "recipe.toml", std::string(R"(
+[run]
+name = "misbehaving-scores"
+[model]
+pretrained = "builtin:bert-tiny"
+[task]
+name = "synthetic"
+max_train_examples = 64
+max_eval_examples = 32
+[finetune]
+epochs = 1
+batch_size = 32
+[criterion]
+plugin = "fixture_topk"
+misbehave = ")") + c.misbehave + R"("
+[schedule]
+plugin = "cubic"
+final_threshold = 0.5
+warmup_steps = 1
+[prune]
+epochs = 1
+batch_size = 32
+)");
+        const fs::path run = dir / "run";
+        auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
+                                         cap::test::kFixturesOk);
+        INFO(result.output);
+        CHECK(result.exit_code == 1);
+        CHECK(result.output.find(c.says) != std::string::npos);
+        CHECK_FALSE(fs::exists(run / "final"));
+        CHECK_FALSE(fs::exists(run / "masks.safetensors"));
+    }
+}

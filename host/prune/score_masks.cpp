@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "cap/plugin_torch.hpp"
+#include "prune/weight_selection.hpp"
 
 #include <stdexcept>
 
@@ -77,6 +78,19 @@ void ScoreMasks::binarize(const cap_schedule_point& point, const cap_progress& p
         criterion_.binarize(context_, point, progress, v.pointers, pointers);
         return out;
     });
+}
+
+void ScoreMasks::check(const std::string& when) const {
+    const std::string prefix = criterion_.instance().label() + " " + when + ": ";
+    for (const auto& s : masks_.slots()) {
+        if (auto w = first_weight((s.mask != 0) & (s.mask != 1)); !w.empty())
+            throw std::runtime_error(prefix + "binarize returned a mask of " + s.name +
+                                     " with values other than 0 and 1 (first: " + w + ")");
+        if (!s.scores.defined()) continue;
+        if (auto w = first_weight(at::isfinite(s.scores.detach()).logical_not()); !w.empty())
+            throw std::runtime_error(prefix + "the scores of " + s.name + " are not finite (first: " + w +
+                                     "); they come from its init_scores, binarize_backward or regularizer");
+    }
 }
 
 double ScoreMasks::regularizer(const cap_schedule_point& point, const cap_progress& progress) {

@@ -9,6 +9,7 @@
 
 #include <ATen/Tensor.h>
 
+#include <string>
 #include <vector>
 
 #include "cap/criterion.h"
@@ -34,6 +35,11 @@ public:
     // The criterion's penalty on the scores at `point`, weight included; its gradient is kept for
     // finish_gradients(). 0 when the criterion has none.
     double regularizer(const cap_schedule_point& point, const cap_progress& progress);
+
+    // As strict as check-plugin, at the moments that matter rather than every step (a check is a
+    // read-back): every mask 0/1 and every score finite, else an error naming the plugin, `when`
+    // ("at step 120"), the matrix and the first bad entry.
+    void check(const std::string& when) const;
 
     // After backward: the scores' gradient (dL/dM, passed straight through) mapped by the
     // criterion's binarize_backward when it has one, plus the last regularizer's gradient.

@@ -11,15 +11,14 @@
 
 namespace cap::prune {
 
-namespace {
-
-// "row r, column c" of the first entry where `bad` holds; "" when none.
 std::string first_weight(const at::Tensor& bad) {
     at::Tensor where = bad.nonzero();
     if (where.size(0) == 0) return "";
     return "row " + std::to_string(where[0][0].item<int64_t>()) + ", column " +
            std::to_string(where[0][1].item<int64_t>());
 }
+
+namespace {
 
 // As strict as check-plugin: finite importance, 0/1 masks of the weight's shape, no pruned
 // weight back.

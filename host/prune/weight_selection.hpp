@@ -5,6 +5,7 @@
 
 #include <ATen/Tensor.h>
 
+#include <string>
 #include <vector>
 
 #include "cap/criterion.h"
@@ -20,6 +21,10 @@ struct WeightSelection {
     std::vector<at::Tensor> importance;  // per encoder linear, the weight's shape
     std::vector<at::Tensor> masks;       // after this event, float 0/1
 };
+
+// "row r, column c" of the first entry of a [out, in] tensor where `bad` holds; "" when none:
+// how the host's checks name a weight.
+std::string first_weight(const at::Tensor& bad);
 
 // `current` holds the masks before the event (slot order: layer-major, EncoderLinear order).
 WeightSelection select_weights(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,

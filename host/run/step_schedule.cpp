@@ -73,6 +73,7 @@ public:
 
         // Banks before training: the pre-trained student as the first step sees it, and the teacher.
         masks.binarize(point_at(0), progress(0));
+        masks.check("before the first step");
         if (run.anyone_wants(CAP_CAPTURE_PRETRAINED)) {
             auto enc = run.encode_student(forward, false);
             run.deliver_bank(CAP_CAPTURE_PRETRAINED, -1, 0, 1.0 - masks.masks().kept_fraction(), enc.representations,
@@ -112,6 +113,7 @@ public:
             if (epoch < 1 || !run.anyone_wants(CAP_CAPTURE_SNAPSHOT)) return;
             const auto start = Clock::now();
             masks.binarize(point_at(step), progress(step));
+            masks.check("at step " + std::to_string(step));
             auto enc = run.encode_student(forward, true);
             run.deliver_bank(CAP_CAPTURE_SNAPSHOT, snapshots++, step, 1.0 - masks.masks().kept_fraction(),
                              enc.representations, enc.labels);
@@ -120,6 +122,7 @@ public:
         };
         ctx.before_eval = [&]() {
             masks.binarize(final_point_, progress(total_steps_));
+            masks.check("at an evaluation");
             const auto counts = prune::count_remaining(run.student, masks.masks());
             return nlohmann::ordered_json{{"threshold", final_point_.target}, {"remaining_weights", counts.percent()}};
         };
@@ -127,6 +130,7 @@ public:
         auto metrics = train::fine_tune(ctx, s);
 
         masks.binarize(final_point_, progress(total_steps_));
+        masks.check("at the final threshold");
         nlohmann::ordered_json summary;
         summary["training"] = metrics;
         summary["final"] = save_result(run, masks, start);
