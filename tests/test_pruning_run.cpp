@@ -46,10 +46,9 @@ at::Tensor tensor(const model::SafetensorsFile& f, const std::string& name) {
     return {};
 }
 
-// A run of the fixture criterion on bert-tiny and the synthetic task, stages at 25% and 50%
-// without retraining; `criterion_keys` are added to its [criterion] table.
-std::pair<fs::path, cap::test::CommandResult> fixture_criterion_run(const std::string& name,
-                                                                    const std::string& criterion_keys) {
+// A run on bert-tiny and the synthetic task, fine-tuned for one epoch, with `tables` (criterion,
+// schedule, prune) and the test fixtures on the plugin path.
+std::pair<fs::path, cap::test::CommandResult> tiny_fixture_run(const std::string& name, const std::string& tables) {
     const fs::path dir = cap::test::scratch_dir(name);
     const fs::path recipe = cap::test::write_text(dir / "recipe.toml", R"(
 [run]
@@ -63,20 +62,18 @@ max_eval_examples = 32
 [finetune]
 epochs = 1
 batch_size = 32
-[criterion]
-plugin = "fixture"
-needed = 1
-)" + criterion_keys + R"(
-[schedule]
-plugin = "iterative"
-percents = [25, 50]
-retrain_epochs = 0
-[prune]
-batch_size = 32
-)");
+)" + tables);
     const fs::path run = dir / "run";
     return {run, cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
                                     cap::test::kFixturesOk)};
+}
+
+// The fixture criterion with `criterion_keys`, stages at 25% and 50% without retraining.
+std::pair<fs::path, cap::test::CommandResult> fixture_criterion_run(const std::string& name,
+                                                                    const std::string& criterion_keys) {
+    return tiny_fixture_run(name, "[criterion]\nplugin = \"fixture\"\nneeded = 1\n" + criterion_keys +
+                                      "\n[schedule]\nplugin = \"iterative\"\npercents = [25, 50]\n"
+                                      "retrain_epochs = 0\n[prune]\nbatch_size = 32\n");
 }
 
 }  // namespace
@@ -544,33 +541,13 @@ TEST_CASE("pruning run: a score-based criterion whose masks are not 0/1 or score
     };
     for (const auto& c : cases) {
         CAPTURE(c.misbehave);
-        const fs::path dir = cap::test::scratch_dir(std::string("misbehaving-scores-") + c.misbehave);
-        const fs::path recipe = cap::test::write_text(dir / "recipe.toml", std::string(R"(
-[run]
-name = "misbehaving-scores"
-[model]
-pretrained = "builtin:bert-tiny"
-[task]
-name = "synthetic"
-max_train_examples = 64
-max_eval_examples = 32
-[finetune]
-epochs = 1
-batch_size = 32
-[criterion]
-plugin = "fixture_topk"
-misbehave = ")") + c.misbehave + R"("
-[schedule]
-plugin = "cubic"
-final_threshold = 0.5
-warmup_steps = 1
-[prune]
-epochs = 1
-batch_size = 32
-)");
-        const fs::path run = dir / "run";
-        auto result = cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
-                                         cap::test::kFixturesOk);
+        const auto ran =
+            tiny_fixture_run(std::string("misbehaving-scores-") + c.misbehave,
+                             std::string("[criterion]\nplugin = \"fixture_topk\"\nmisbehave = \"") + c.misbehave +
+                                 "\"\n[schedule]\nplugin = \"cubic\"\nfinal_threshold = 0.5\n"
+                                 "warmup_steps = 1\n[prune]\nepochs = 1\nbatch_size = 32\n");
+        const fs::path& run = ran.first;
+        const auto& result = ran.second;
         INFO(result.output);
         CHECK(result.exit_code == 1);
         CHECK(result.output.find(c.says) != std::string::npos);
