@@ -1,5 +1,6 @@
 // The `cap` executable end to end: exit statuses, what it writes (and, on errors, does not).
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <torch/version.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "support/shared_data.hpp"
 #include "system/blas_probe.hpp"
 #include "test_paths.hpp"
+#include "util/run_lock.hpp"
 #include "util/sha256.hpp"
 
 namespace fs = std::filesystem;
@@ -268,4 +270,42 @@ TEST_CASE("cli: global options are accepted anywhere on the command line") {
     CHECK(quiet.output.find("schedule/c_fixture") != std::string::npos);
     auto unknown = run_cap("validate " + recipe.string());
     CHECK(unknown.exit_code == 2);
+}
+
+TEST_CASE("cli: one writer per run folder: a live lock refuses a second writer at once, naming its PID") {
+    const fs::path dir = cap::test::scratch_dir("cli_run_lock");
+    const fs::path run = dir / "run";
+    fs::create_directories(run);
+    const fs::path recipe = cap::test::write_text(dir / "tiny.toml", cap::test::tiny_recipe("locked"));
+    const std::string holder = "is in use by cap (PID " + std::to_string(::getpid()) + ")";
+    {
+        const cap::util::RunLock held(run);  // this process plays the live run
+        auto second = run_cap("run " + recipe.string() + " --out " + run.string());
+        INFO(second.output);
+        CHECK(second.exit_code == 2);
+        CHECK(second.output.find("--out " + run.string() + " " + holder) != std::string::npos);
+        fs::copy_file(recipe, run / "recipe.toml");
+        auto resume = run_cap("run --resume " + run.string());
+        INFO(resume.output);
+        CHECK(resume.exit_code == 2);
+        CHECK(resume.output.find("run folder " + run.string() + " " + holder) != std::string::npos);
+        CHECK_FALSE(fs::exists(run / "run.log"));  // nothing written by the refused writers
+        fs::remove(run / "recipe.toml");
+    }
+    // Released, as a killed holder's is: the lock file stays behind and the folder counts as empty.
+    REQUIRE(fs::exists(run / cap::util::kRunLockFile));
+    auto first = run_cap("run " + recipe.string() + " --out " + run.string());
+    INFO(first.output);
+    REQUIRE(first.exit_code == 0);
+
+    // --resume on a finished run does nothing, after removing what a killed write left.
+    const fs::path leftover = cap::test::write_text(run / "teacher" / "model.safetensors.tmp-Ab12Cd", "partial");
+    const std::string log_before = cap::test::read_text(run / "run.log");
+    auto again = run_cap("run --resume " + run.string());
+    INFO(again.output);
+    CHECK(again.exit_code == 0);
+    CHECK(again.output.find("run " + run.string() + " is finished (summary.json is there): nothing to resume") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(leftover));
+    CHECK(cap::test::read_text(run / "run.log") == log_before);
 }

@@ -50,19 +50,7 @@ at::Tensor tensor(const model::SafetensorsFile& f, const std::string& name) {
 // schedule, prune) and the test fixtures on the plugin path.
 std::pair<fs::path, cap::test::CommandResult> tiny_fixture_run(const std::string& name, const std::string& tables) {
     const fs::path dir = cap::test::scratch_dir(name);
-    const fs::path recipe = cap::test::write_text(dir / "recipe.toml", R"(
-[run]
-name = "misbehaving"
-[model]
-pretrained = "builtin:bert-tiny"
-[task]
-name = "synthetic"
-max_train_examples = 64
-max_eval_examples = 32
-[finetune]
-epochs = 1
-batch_size = 32
-)" + tables);
+    const fs::path recipe = cap::test::write_text(dir / "recipe.toml", cap::test::tiny_recipe("misbehaving") + tables);
     const fs::path run = dir / "run";
     return {run, cap::test::run_cap("run " + recipe.string() + " --out " + run.string() + " --plugin-path " +
                                     cap::test::kFixturesOk)};

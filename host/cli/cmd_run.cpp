@@ -1,12 +1,33 @@
 // cap run RECIPE | --resume RUN_DIR: validate, make the run folder, run (run/execute.hpp).
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "cli/commands.hpp"
 #include "recipe/resolve.hpp"
 #include "run/execute.hpp"
 #include "run/run_dir.hpp"
+#include "util/run_lock.hpp"
 
 namespace cap::cli {
+
+namespace {
+
+// Takes `dir`'s lock into `lock`; the exit status when it cannot (2: another writer holds it).
+std::optional<int> lock_run_dir(std::optional<util::RunLock>& lock, const std::filesystem::path& dir) {
+    try {
+        lock.emplace(dir);
+        return std::nullopt;
+    } catch (const util::RunFolderBusy& e) {
+        spdlog::error("{}", e.what());
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return kExitFailure;
+    }
+}
+
+}  // namespace
 
 int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     const bool resume = !options.resume.empty();
@@ -24,6 +45,17 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     if (resume && !std::filesystem::exists(recipe_file)) {
         spdlog::error("--resume {}: no recipe.toml there (not a run folder?)", options.resume);
         return kExitUsage;
+    }
+    // One writer per run folder, checked at once (util/run_lock.hpp); held until the run ends.
+    std::optional<util::RunLock> lock;
+    if (resume) {
+        if (auto status = lock_run_dir(lock, options.resume)) return *status;
+        if (int n = util::remove_write_leftovers(options.resume))
+            spdlog::info("--resume {}: removed {} temporary file(s) a killed write left", options.resume, n);
+        if (std::filesystem::exists(std::filesystem::path(options.resume) / "summary.json")) {
+            spdlog::info("run {} is finished (summary.json is there): nothing to resume", options.resume);
+            return kExitOk;
+        }
     }
     host::PluginRegistry registry = discover_plugins(global);
     recipe::ResolvedRecipe r;
@@ -50,6 +82,8 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         spdlog::error("{}", e.what());
         return kExitFailure;
     }
+    if (!lock)
+        if (auto status = lock_run_dir(lock, dir)) return *status;
     return run::execute_run(r, dir, resume, options.overrides, options.command_line, options.recipe) ? kExitOk
                                                                                                      : kExitFailure;
 }

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "util/run_lock.hpp"
+
 namespace fs = std::filesystem;
 
 namespace cap::run {
@@ -22,7 +24,12 @@ std::string utc_stamp() {
 std::string check_run_dir(const std::string& out_dir) {
     if (out_dir.empty()) return "";
     std::error_code ec;
-    if (fs::exists(out_dir, ec) && !(fs::is_directory(out_dir, ec) && fs::is_empty(out_dir, ec)))
+    if (!fs::exists(out_dir, ec)) return "";
+    if (fs::is_directory(out_dir, ec))
+        if (auto pid = util::run_lock_holder(out_dir))
+            return "--out " + out_dir + " is in use by cap (PID " + std::to_string(*pid) +
+                   "), which is still running; choose another folder";
+    if (!(fs::is_directory(out_dir, ec) && util::holds_nothing(out_dir)))
         return "--out " + out_dir + " already exists and is not an empty folder; choose another";
     return "";
 }

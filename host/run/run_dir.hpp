@@ -10,7 +10,8 @@ namespace cap::run {
 // runs/<run_name>-<UTC yyyymmdd-HHMMSS> under the current folder. Throws std::runtime_error.
 std::filesystem::path create_run_dir(const std::string& out_dir, const std::string& run_name);
 
-// The folder that create_run_dir would use, or an error message; creates nothing.
+// The folder that create_run_dir would use, or an error message; creates nothing. A folder holding
+// only what a killed run leaves before its first file (its lock, a temporary file) is empty.
 std::string check_run_dir(const std::string& out_dir);
 
 }  // namespace cap::run

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recipe/loader.hpp"
+#include "util/run_lock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -32,11 +33,8 @@ CellStatus cell_status(const fs::path& dir, const std::string& recipe_toml) {
     std::error_code ec;
     if (!fs::exists(dir, ec)) return {CellState::ToRun, ""};
     if (fs::is_directory(dir, ec)) {
-        // Empty, or only what a kill during the first atomic write leaves (a temporary file).
-        bool only_leftovers = true;
-        for (const auto& e : fs::directory_iterator(dir, ec))
-            if (e.path().filename().string().find(".tmp-") == std::string::npos) only_leftovers = false;
-        if (only_leftovers) return {CellState::ToRun, ""};
+        // Empty, or only what a kill before the first file leaves (its lock, a temporary file).
+        if (util::holds_nothing(dir)) return {CellState::ToRun, ""};
     }
     if (!fs::is_directory(dir, ec)) return {CellState::Foreign, dir.string() + " is a file, not a run folder"};
     const fs::path recorded = dir / "recipe.toml";

@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "recipe/serialize.hpp"
 #include "report/report.hpp"
 #include "util/logging.hpp"
+#include "util/run_lock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +54,16 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
                      labels_text(*p.cell), resume ? ": resuming" : "");
         std::error_code ec;
         fs::create_directories(dir, ec);
+        std::optional<util::RunLock> lock;
+        try {
+            lock.emplace(dir);  // a cell another task is running is not run twice
+            if (resume) util::remove_write_leftovers(dir);
+        } catch (const std::exception& e) {
+            ++failed;
+            p.failed = true;
+            spdlog::error("sweep: run '{}': {}", p.cell->name, e.what());
+            continue;
+        }
         const bool ok = execute(*p.resolved, dir, resume);
         ++ran;
         if (!ok) {

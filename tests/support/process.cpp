@@ -39,6 +39,12 @@ std::filesystem::path write_text(const std::filesystem::path& path, const std::s
     return path;
 }
 
+std::string tiny_recipe(const std::string& name) {
+    return "[run]\nname = \"" + name +
+           "\"\n[model]\npretrained = \"builtin:bert-tiny\"\n[task]\nname = \"synthetic\"\n"
+           "max_train_examples = 64\nmax_eval_examples = 32\n[finetune]\nepochs = 1\nbatch_size = 32\n";
+}
+
 std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path);
     std::stringstream s;

@@ -25,4 +25,9 @@ std::filesystem::path write_text(const std::filesystem::path& path, const std::s
 
 std::string read_text(const std::filesystem::path& path);
 
+// The start of a recipe that runs in seconds: run `name`, bert-tiny, the synthetic task (64
+// training and 32 evaluation examples), one epoch of fine-tuning in batches of 32. Tests append
+// their tables.
+std::string tiny_recipe(const std::string& name);
+
 }  // namespace cap::test
