@@ -4,10 +4,14 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <thread>
+
 #include "plugin/backend_plugin.hpp"
 #include "plugin/registry.hpp"
+#include "support/process.hpp"
 #include "support/registries.hpp"
 #include "system/blas_probe.hpp"
+#include "test_paths.hpp"
 
 using namespace cap::host;
 
@@ -101,4 +105,19 @@ TEST_CASE("backends: BLAS libraries are classified by the file that provides sge
     const std::string vendor = cap::sys::probe_blas().vendor;
     CHECK((vendor == "OpenBLAS" || vendor == "MKL"));
     CHECK_FALSE(cap::sys::probe_blas().is_reference());
+}
+
+TEST_CASE("backends: cpu threads default to the CPUs the process was given, not the node's cores") {
+    const std::filesystem::path dir = cap::test::scratch_dir("cpu_threads_given");
+    const auto recipe = cap::test::write_text(dir / "threads.toml", cap::test::tiny_recipe("threads")).string();
+    const std::string cap_run = std::string(cap::test::kCapExe) + " run " + recipe + " --out ";
+    auto pinned = cap::test::run_command("taskset -c 0 " + cap_run + (dir / "pinned").string());
+    INFO(pinned.output);
+    CHECK(pinned.exit_code == 0);
+    CHECK(pinned.output.find("CPU, 1 intra-op threads; 1 CPUs usable (affinity mask)") != std::string::npos);
+    if (std::thread::hardware_concurrency() < 2) return;  // nothing below one core to cap
+    auto slurm = cap::test::run_command("SLURM_CPUS_PER_TASK=1 " + cap_run + (dir / "slurm").string());
+    INFO(slurm.output);
+    CHECK(slurm.exit_code == 0);
+    CHECK(slurm.output.find("CPU, 1 intra-op threads; 1 CPUs usable (SLURM_CPUS_PER_TASK)") != std::string::npos);
 }

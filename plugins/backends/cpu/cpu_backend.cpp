@@ -1,7 +1,8 @@
 // backends/cpu: LibTorch on the host's processors.
 //
-// Creating it sets LibTorch's intra-op threads (default: every core) and OpenBLAS's own thread
-// pool to the same count, so `threads = 1` really means one core. Which BLAS the process uses
+// Creating it sets LibTorch's intra-op threads (default: the CPUs the process was given, see
+// usable_cpus.hpp) and OpenBLAS's own thread pool to the same count, so `threads = 1` really
+// means one core. Which BLAS the process uses
 // is the host's to report (it warns at start-up about Debian's ~40x slower reference BLAS): a
 // plugin builds against the SDK only.
 #include <ATen/Parallel.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "cap/plugin_torch.hpp"
+#include "usable_cpus.hpp"
 
 namespace {
 
@@ -44,8 +46,12 @@ public:
     static cap::Metadata metadata() {
         return {"cpu",
                 "1.0.0",
-                "LibTorch on the CPU; threads default to every core",
-                {cap::Option::Int("threads", 0, "intra-op threads; 0 = every core").min(0).max(1024),
+                "LibTorch on the CPU; threads default to the CPUs the process was given",
+                {cap::Option::Int("threads", 0,
+                                  "intra-op threads; 0 = the CPUs this process may use (its affinity mask, "
+                                  "capped by SLURM_CPUS_PER_TASK)")
+                     .min(0)
+                     .max(1024),
                  cap::Option::String("precision", "float32", "compute dtype of matrix products (bfloat16 = autocast)")
                      .choices({"float32", "bfloat16"})}};
     }
@@ -58,9 +64,10 @@ public:
         return p;
     }
 
-    CpuBackend(const cap::Host&, const cap::Options& options) : precision_(options.get_string("precision")) {
+    CpuBackend(const cap::Host&, const cap::Options& options)
+        : precision_(options.get_string("precision")), cpus_(cap::backends::usable_cpus()) {
         int64_t threads = options.get_int("threads");
-        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+        if (threads == 0) threads = cpus_.count;
         at::set_num_threads(static_cast<int>(threads));
         set_openblas_threads(static_cast<int>(threads));
     }
@@ -99,13 +106,14 @@ public:
 
     std::string describe() override {
         std::ostringstream s;
-        s << "CPU, " << at::get_num_threads() << " intra-op threads of " << std::thread::hardware_concurrency()
-          << " cores, precision " << precision_;
+        s << "CPU, " << at::get_num_threads() << " intra-op threads; " << cpus_.count << " CPUs usable ("
+          << cpus_.reason << ") of " << std::thread::hardware_concurrency() << " cores, precision " << precision_;
         return s.str();
     }
 
 private:
     std::string precision_;
+    cap::backends::UsableCpus cpus_;
 };
 
 }  // namespace
