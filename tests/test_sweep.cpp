@@ -318,8 +318,10 @@ sbatch = ["--constraint=a100"]
              "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n", "#SBATCH --cpus-per-task=6\n",
              "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n", "#SBATCH --constraint=a100\n",
              "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n", "--set 'prune.batch_size=16'",
-             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line})
+             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line, "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n"})
         CHECK(script.find(line) != std::string::npos);
+    // Set-up lines run before the strict mode (module scripts read unset variables).
+    CHECK(script.find("export OMP_NUM_THREADS=2\n") < script.find("set -euo pipefail\n"));
     CHECK(script.find("#SBATCH --output=" + fs::absolute(out).lexically_normal().string() + "/slurm/%A_%a.out") !=
           std::string::npos);
     CHECK(script.find("sweep '" + fs::absolute(file).lexically_normal().string() + "'") != std::string::npos);
@@ -335,6 +337,25 @@ sbatch = ["--constraint=a100"]
     auto manifest = nlohmann::json::parse(cap::test::read_text(out / "2-capf" / "manifest.json"));
     CHECK(manifest["resolved"]["prune"]["batch_size"] == 16);  // the --set reached the task
     CHECK(manifest["seed"] == 2);
+}
+
+TEST_CASE("sweep: --emit slurm asks for a GPU only when a run may use one, unless gres says otherwise") {
+    auto script_of = [](const std::string& test, const std::string& extra) {
+        const fs::path file = sweep_file(test, std::string(kTwoAxes) + extra);
+        const fs::path out = cap::test::scratch_dir(test + "_out") / "out";
+        auto r = run_cap("sweep " + file.string() + " --emit slurm --out " + out.string());
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        return cap::test::read_text(out / "sweep.sbatch");
+    };
+    // Every run on the cpu backend: no --gres, which a CPU partition would refuse.
+    CHECK(script_of("slurm_cpu", "[backend]\nplugin = \"cpu\"\n").find("--gres") == std::string::npos);
+    // "auto" may pick CUDA: one GPU, as before.
+    CHECK(script_of("slurm_auto", "[backend]\nplugin = \"auto\"\n").find("#SBATCH --gres=gpu:1\n") !=
+          std::string::npos);
+    // gres = "" drops the request, whatever the backend.
+    CHECK(script_of("slurm_none", "[backend]\nplugin = \"auto\"\n[sweep.slurm]\ngres = \"\"\n").find("--gres") ==
+          std::string::npos);
 }
 
 TEST_CASE("sweep: the paper's tables list every cell") {

@@ -8,6 +8,26 @@ namespace cap::sweep {
 
 using util::shell_quote;
 
+namespace {
+
+// What a cell's [backend] plugin is ("auto" when it names none).
+std::string backend_of(const Cell& cell) {
+    if (const recipe::Node* backend = cell.recipe.root.find("backend"))
+        if (const recipe::Node* plugin = backend->find("plugin"); plugin && plugin->type == recipe::Node::Type::String)
+            return plugin->string;
+    return "auto";
+}
+
+// The GPU request: as [sweep.slurm] gres says, else one GPU unless every run is on the CPU.
+std::string gres_for(const Expansion& sweep) {
+    if (sweep.spec.slurm.gres) return *sweep.spec.slurm.gres;
+    for (const auto& cell : sweep.cells)
+        if (backend_of(cell) != "cpu") return "gpu:1";
+    return "";
+}
+
+}  // namespace
+
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     const auto& s = sweep.spec.slurm;
     std::ostringstream o;
@@ -15,7 +35,8 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     o << "# Slurm job array for the sweep '" << sweep.spec.name << "' (" << sweep.cells.size()
       << " runs), written by\n";
     o << "# `cap sweep --emit slurm`. Submit with: sbatch " << (request.out_dir / "sweep.sbatch").string() << "\n";
-    o << "# Every array task runs one cell; a finished cell is skipped and a killed one resumes.\n";
+    o << "# Every array task runs one cell; a finished cell is skipped and a killed one resumes, so a\n";
+    o << "# requeued task (preemption, scontrol requeue) picks up where it was; its log is appended to.\n";
     o << "#SBATCH --job-name=" << sweep.spec.name << "\n";
     o << "#SBATCH --array=0-" << (sweep.cells.empty() ? 0 : sweep.cells.size() - 1);
     if (s.max_parallel > 0) o << "%" << s.max_parallel;
@@ -23,13 +44,17 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     o << "#SBATCH --output=" << (request.out_dir / "slurm" / "%A_%a.out").string() << "\n";
     if (!s.partition.empty()) o << "#SBATCH --partition=" << s.partition << "\n";
     if (!s.account.empty()) o << "#SBATCH --account=" << s.account << "\n";
-    if (!s.gres.empty()) o << "#SBATCH --gres=" << s.gres << "\n";
+    if (const std::string gres = gres_for(sweep); !gres.empty()) o << "#SBATCH --gres=" << gres << "\n";
     o << "#SBATCH --cpus-per-task=" << s.cpus_per_task << "\n";
     o << "#SBATCH --mem=" << s.mem << "\n";
     o << "#SBATCH --time=" << s.time << "\n";
+    o << "#SBATCH --requeue\n";
+    o << "#SBATCH --open-mode=append\n";
     for (const auto& extra : s.sbatch) o << "#SBATCH " << extra << "\n";
-    o << "\nset -euo pipefail\n";
+    // Set-up first: environment-module scripts read unset variables, which `set -u` would stop.
+    o << "\n";
     for (const auto& line : s.setup) o << line << "\n";
+    o << "set -euo pipefail\n";
     o << "\n# Array index -> run (for reading logs; cap derives the same list from the recipe):\n";
     for (const auto& cell : sweep.cells) o << "#   " << cell.index << "  " << cell.name << "\n";
     o << "\n";

@@ -216,7 +216,11 @@ void parse_slurm(const Node& s, SlurmSettings& out, std::vector<Diagnostic>& err
     str("account", out.account);
     str("time", out.time);
     str("mem", out.mem);
-    str("gres", out.gres);
+    if (s.find("gres")) {
+        std::string gres;
+        str("gres", gres);
+        out.gres = gres;
+    }
     num("cpus_per_task", out.cpus_per_task, 1);
     num("max_parallel", out.max_parallel, 0);
     lines("setup", out.setup);

@@ -55,7 +55,8 @@ struct Grid {
 };
 
 struct SlurmSettings {
-    std::string partition, account, time = "24:00:00", mem = "32G", gres = "gpu:1";
+    std::string partition, account, time = "24:00:00", mem = "32G";
+    std::optional<std::string> gres;  // unset: "gpu:1" unless every run's backend is "cpu"; "": none
     int64_t cpus_per_task = 8;
     int64_t max_parallel = 0;         // 0: no limit on array tasks running at once
     std::vector<std::string> setup;   // shell lines run before cap (module load, venv, ...)
