@@ -201,6 +201,8 @@ TEST_CASE("report: seeds of one cell are averaged, and results off every level a
     CHECK(csv.find(",0.7071,2\n") != std::string::npos);
     CHECK(md.find("## Results outside the table") != std::string::npos);
     CHECK(md.find("`soft` (CAP-m, qqp, final): 29.20% remaining, accuracy 70.30, f1 60.00") != std::string::npos);
+    // The plot draws the seeds as one point, their mean, with the standard deviation as error bar.
+    CHECK(read_text(req.out_dir / "plots" / "metric-qqp.dat").find("10.13 90.5 0.7071067812 2\n") != std::string::npos);
 }
 
 TEST_CASE("report: levels match structured stages exactly and unstructured measurements within a factor") {
@@ -281,7 +283,8 @@ TEST_CASE("report: plots are drawn with the expected series") {
         CHECK(metric.find(series) != std::string::npos);
     }
     const std::string metric_data = read_text(plots / "metric-qqp.dat");
-    CHECK(metric_data.find("# CAP-f\n10 88\n50 90\n") != std::string::npos);  // both stages, by remaining weights
+    // Both stages, by remaining weights: mean, std and run count per level.
+    CHECK(metric_data.find("# CAP-f: remaining, mean, sample std, runs\n10 88 0 1\n50 90 0 1\n") != std::string::npos);
     // The loss plot: every logged term, not the learning rate.
     const std::string losses = svg_of(plots, "losses-cap-m-qqp-10");
     for (const char* series : {">loss<", ">ce<", ">distill<", ">prc.unsupervised<"}) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -95,7 +96,8 @@ std::string metric_for(const Layout& layout, const std::vector<RunResult>& runs,
     return "";
 }
 
-// One series per method: every finished run's levels, sorted by remaining weights.
+// One series per method: its finished runs' levels, sorted by remaining weights; runs at the same
+// level (seeds) are one point, their mean, with the sample standard deviation as an error bar.
 void metric_plots(const std::vector<RunResult>& runs, const Layout& layout, const fs::path& dir, bool gnuplot,
                   PlotOutcome& out) {
     std::vector<std::string> tasks;
@@ -124,11 +126,22 @@ void metric_plots(const std::vector<RunResult>& runs, const Layout& layout, cons
             if (points.empty()) continue;
             std::sort(points.begin(), points.end());
             sparsest = std::min(sparsest, points.front().first);
-            data << "# " << method << "\n";
-            for (const auto& [x, y] : points) data << num(x) << " " << num(y) << "\n";
+            data << "# " << method << ": remaining, mean, sample std, runs\n";
+            for (size_t i = 0; i < points.size();) {
+                size_t j = i;
+                double sum = 0;
+                while (j < points.size() && std::fabs(points[j].first - points[i].first) < 0.005)
+                    sum += points[j++].second;
+                const double n = double(j - i), mean = sum / n;
+                double sq = 0;
+                for (size_t k = i; k < j; ++k) sq += (points[k].second - mean) * (points[k].second - mean);
+                data << num(points[i].first) << " " << num(mean) << " " << num(n > 1 ? std::sqrt(sq / (n - 1)) : 0.0)
+                     << " " << (j - i) << "\n";
+                i = j;
+            }
             data << "\n\n";
             clauses.push_back(gq(p.name + ".dat") + " index " + std::to_string(index++) +
-                              " using 1:2 with linespoints pointtype 7 linewidth 2 title " + gq(method));
+                              " using 1:2:3 with yerrorlines pointtype 7 linewidth 2 title " + gq(method));
         }
         if (clauses.empty()) continue;
         for (const auto& r : runs)
