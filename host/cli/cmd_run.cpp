@@ -8,6 +8,7 @@
 #include "run/execute.hpp"
 #include "run/run_dir.hpp"
 #include "util/run_lock.hpp"
+#include "util/stop_request.hpp"
 
 namespace cap::cli {
 
@@ -84,8 +85,9 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     }
     if (!lock)
         if (auto status = lock_run_dir(lock, dir)) return *status;
-    return run::execute_run(r, dir, resume, options.overrides, options.command_line, options.recipe) ? kExitOk
-                                                                                                     : kExitFailure;
+    util::install_stop_handlers();  // SIGTERM/SIGINT/SIGUSR1: checkpoint, then exit 75
+    if (run::execute_run(r, dir, resume, options.overrides, options.command_line, options.recipe)) return kExitOk;
+    return util::stop_requested() ? util::kExitInterrupted : kExitFailure;
 }
 
 }  // namespace cap::cli

@@ -11,6 +11,7 @@
 #include "sweep/runner.hpp"
 #include "sweep/slurm_script.hpp"
 #include "util/atomic_file.hpp"
+#include "util/stop_request.hpp"
 
 namespace fs = std::filesystem;
 
@@ -91,8 +92,12 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
     auto execute = [&](const recipe::ResolvedRecipe& r, const fs::path& dir, bool resume) {
         return run::execute_run(r, dir, resume, options.overrides, options.command_line, options.recipe);
     };
-    return sweep::run_cells(expansion, plans, runner, execute) == sweep::SweepOutcome::kAllDone ? kExitOk
-                                                                                                : kExitFailure;
+    util::install_stop_handlers();
+    switch (sweep::run_cells(expansion, plans, runner, execute)) {
+        case sweep::SweepOutcome::kAllDone: return kExitOk;
+        case sweep::SweepOutcome::kStopped: return util::kExitInterrupted;
+        default: return kExitFailure;
+    }
 }
 
 }  // namespace cap::cli

@@ -19,6 +19,10 @@ public:
     void add(int stage, const at::Tensor& head_importance, const at::Tensor& ffn_importance,
              const at::Tensor& head_mask, const at::Tensor& ffn_mask);
 
+    // A resumed run: reads back stages 0..`stage` from the run folder's files (later ones
+    // belong to the lost future). Throws naming the file when one is missing.
+    void restore(int stage);
+
     static std::string tensor_name(int stage, const char* kind);  // "stage_03.heads"
 
 private:

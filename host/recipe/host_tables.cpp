@@ -107,7 +107,13 @@ std::vector<OptionSpec> training_schema(const settings::FineTuneSettings& d, con
              ranged("adam_epsilon", d.adam_epsilon, 1e-12, 1, "AdamW epsilon"),
              positive_int("eval_batch_size", d.eval_batch_size, "examples per evaluation batch"),
              positive_int("log_every", d.log_every, "steps between progress lines"),
-             positive_int("keep_checkpoints", d.keep_checkpoints, "newest epoch checkpoints kept")})
+             positive_int("keep_checkpoints", d.keep_checkpoints, "newest checkpoints kept per stage"),
+             [&] {
+                 auto c = spec("checkpoint_every_steps", CAP_OPTION_INT, d.checkpoint_every_steps,
+                               "also checkpoint inside an epoch every N optimizer steps; 0: at epoch ends only");
+                 c.min = 0;
+                 return c;
+             }()})
         out.push_back(std::move(s));
     return out;
 }
@@ -158,6 +164,7 @@ void read_training(std::map<std::string, host::OptionValue>& v, settings::FineTu
     whole("eval_batch_size", f.eval_batch_size);
     whole("log_every", f.log_every);
     whole("keep_checkpoints", f.keep_checkpoints);
+    whole("checkpoint_every_steps", f.checkpoint_every_steps);
 }
 
 // Letters, digits, '.', '_' and '-': the name becomes a folder under runs/.

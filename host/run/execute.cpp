@@ -14,6 +14,7 @@
 #include "run/training_pipeline.hpp"
 #include "util/atomic_file.hpp"
 #include "util/logging.hpp"
+#include "util/stop_request.hpp"
 
 namespace cap::run {
 
@@ -113,6 +114,10 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
         run_training(r, report.context, report.run_precision, dir, resume);
         spdlog::info("run '{}' finished in {}", r.run_name, dir.string());
         return true;
+    } catch (const util::Interrupted& stop) {
+        spdlog::warn("run '{}' stopped by {} after its checkpoint; cap run --resume {} continues it", r.run_name,
+                     stop.signal, dir.string());
+        return false;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return false;

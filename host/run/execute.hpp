@@ -13,7 +13,8 @@
 namespace cap::run {
 
 // Runs a resolved recipe into `dir` (created and empty, or an unfinished run folder when
-// `resume`). Logs any error, to run.log too, and returns false rather than throwing.
+// `resume`). Logs any error, to run.log too, and returns false rather than throwing; a run
+// stopped by a signal (util/stop_request.hpp) returns false with util::stop_requested() set.
 bool execute_run(const recipe::ResolvedRecipe& recipe, const std::filesystem::path& dir, bool resume,
                  const recipe::Overrides& overrides, const std::vector<std::string>& command_line,
                  const std::string& recipe_label);

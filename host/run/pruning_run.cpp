@@ -4,7 +4,12 @@
 #include <ATen/DLConvertor.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "cap/plugin_torch.hpp"
+#include "model/safetensors.hpp"
+#include "util/atomic_file.hpp"
 #include "util/seed.hpp"
 
 namespace cap::run {
@@ -49,7 +54,9 @@ PruningRun::PruningRun(const PruningInputs& in)
       device(cap::to_device(in.context.device)),
       precision(in.precision),
       run_dir(in.run_dir),
+      checkpoint_dir(in.run_dir / "checkpoints"),
       log(in.log),
+      resume(in.resume),
       train(in.recipe.prune.train),
       pooling(in.recipe.prune.representation == "mean" ? model::Pooling::kMean : model::Pooling::kCls),
       schedule(in.recipe.instantiate(*in.recipe.schedule)) {
@@ -73,6 +80,21 @@ PruningRun::PruningRun(const PruningInputs& in)
         teacher_outputs = prune::encode_training_set(teacher.model, task, req);
         spdlog::info("teacher: encoded {} training examples once in {:.1f} s", task.train_size(), seconds_since(start));
     }
+    const auto start_file = checkpoint_dir / "pruning-start.json";
+    metrics_bytes_at_start_ = log.size();
+    if (resume && std::filesystem::exists(start_file)) {
+        try {
+            std::ifstream in(start_file);
+            metrics_bytes_at_start_ = nlohmann::json::parse(in).at("metrics_bytes").get<uint64_t>();
+        } catch (const nlohmann::json::exception&) {
+            throw std::runtime_error(start_file.string() +
+                                     " is damaged (it should hold {\"metrics_bytes\": N}); "
+                                     "delete the run folder's checkpoints/ to prune again from the start");
+        }
+    } else {
+        std::filesystem::create_directories(checkpoint_dir);
+        util::write_file_atomic(start_file, nlohmann::json{{"metrics_bytes", metrics_bytes_at_start_}}.dump() + "\n");
+    }
     const auto n = static_cast<int64_t>(task.train_size());
     steps_per_epoch = (n + train.batch_size - 1) / train.batch_size;
     objective.emplace(task, recipe.prune.ce_weight, pooling, distill ? &*distill : nullptr, modules,
@@ -85,8 +107,85 @@ bool PruningRun::anyone_wants(uint32_t source) const {
     return false;
 }
 
+namespace {
+
+std::filesystem::path journal_entry(const std::filesystem::path& checkpoint_dir, int64_t index, const char* ext) {
+    return checkpoint_dir / "banks" / fmt::format("bank-{:03d}.{}", index, ext);
+}
+
+std::string exact(double value) { return fmt::format("{:.17g}", value); }
+
+}  // namespace
+
 void PruningRun::deliver_bank(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
                               const at::Tensor& representations, const at::Tensor& labels) {
+    // The journal entry first (tensors, then the JSON that marks it complete), then the modules.
+    const int64_t index = banks_delivered_;
+    std::filesystem::create_directories(checkpoint_dir / "banks");
+    if (source != CAP_CAPTURE_FINETUNED) {
+        std::vector<std::pair<std::string, at::Tensor>> tensors{{"representations", representations}};
+        if (labels.defined()) tensors.emplace_back("labels", labels);
+        model::write_safetensors(journal_entry(checkpoint_dir, index, "safetensors"), tensors);
+    }
+    const nlohmann::ordered_json entry{
+        {"source", source}, {"snapshot", snapshot}, {"step", step}, {"sparsity", exact(sparsity)}};
+    util::write_file_atomic(journal_entry(checkpoint_dir, index, "json"), entry.dump(2) + "\n");
+    hand_to_modules(source, snapshot, step, sparsity, representations, labels);
+}
+
+void PruningRun::replay_banks(int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+        const auto json_file = journal_entry(checkpoint_dir, i, "json");
+        std::ifstream in(json_file);
+        if (!in) throw std::runtime_error("the bank journal has no " + json_file.string() + " to resume with");
+        nlohmann::json entry;
+        try {
+            entry = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception&) {
+            throw std::runtime_error(json_file.string() + " is not valid JSON");
+        }
+        const auto source = entry.at("source").get<uint32_t>();
+        const auto snapshot = entry.at("snapshot").get<int32_t>();
+        const auto step = entry.at("step").get<int64_t>();
+        const double sparsity = std::stod(entry.at("sparsity").get<std::string>());
+        if (source == CAP_CAPTURE_FINETUNED) {
+            hand_to_modules(source, snapshot, step, sparsity, teacher_outputs.representations, teacher_outputs.labels);
+            continue;
+        }
+        auto file = model::read_safetensors(journal_entry(checkpoint_dir, i, "safetensors"));
+        at::Tensor representations, labels;
+        for (auto& [name, t] : file.tensors) (name == "labels" ? labels : representations) = t.to(device);
+        hand_to_modules(source, snapshot, step, sparsity, representations, labels);
+    }
+    std::error_code ec;
+    for (int64_t i = count;; ++i) {  // later entries belong to the lost future
+        const bool had = std::filesystem::remove(journal_entry(checkpoint_dir, i, "json"), ec);
+        const bool had_tensors = std::filesystem::remove(journal_entry(checkpoint_dir, i, "safetensors"), ec);
+        if (!had && !had_tensors) break;
+    }
+    if (count > 0)
+        spdlog::info("resume: {} contrastive banks delivered again from {}", count,
+                     (checkpoint_dir / "banks").string());
+}
+
+int64_t PruningRun::banks_delivered(uint32_t source) const {
+    return std::count(bank_sources_.begin(), bank_sources_.end(), source);
+}
+
+void PruningRun::remove_checkpoints() const {
+    std::error_code ec;
+    std::filesystem::remove_all(checkpoint_dir / "banks", ec);
+    for (const auto& e : std::filesystem::directory_iterator(checkpoint_dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("stage-", 0) == 0 || name.rfind("prune-", 0) == 0 || name == "pruning-start.json")
+            std::filesystem::remove_all(e.path(), ec);
+    }
+}
+
+void PruningRun::hand_to_modules(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
+                                 const at::Tensor& representations, const at::Tensor& labels) {
+    ++banks_delivered_;
+    bank_sources_.push_back(source);
     DLTensor label_view{};
     if (labels.defined()) label_view = cap::to_dl(labels);
     for (auto& m : modules) {
@@ -122,7 +221,7 @@ train::StageContext PruningRun::stage_context(const std::string& name) {
     ctx.checkpoint_dir = run_dir / "checkpoints";
     ctx.stage = name;
     ctx.seed = recipe.seed;
-    ctx.checkpoints = false;
+    ctx.checkpoints = true;
     ctx.loss_scaling = precision.loss_scaling;
     return ctx;
 }

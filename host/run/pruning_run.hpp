@@ -63,6 +63,7 @@ struct PruningInputs {
     RunPrecision precision;
     std::filesystem::path run_dir;
     train::MetricsLog& log;
+    bool resume = false;  // `cap run --resume`: continue from the pruning checkpoints
 };
 
 class PruningRun {
@@ -87,7 +88,9 @@ public:
     const at::Device device;
     const RunPrecision precision;
     const std::filesystem::path run_dir;
+    const std::filesystem::path checkpoint_dir;  // run_dir/checkpoints
     train::MetricsLog& log;
+    const bool resume;
     const settings::FineTuneSettings& train;  // the recipe's [prune] training settings
     const model::Pooling pooling;             // what the contrastive modules compare
 
@@ -102,9 +105,22 @@ public:
 
     bool anyone_wants(uint32_t source) const;
     // Hands one capture to every module that asked for its source; each gets its own DLPack
-    // handle on the same storage, so sharing costs no copy.
+    // handle on the same storage, so sharing costs no copy. The capture is also kept in the
+    // bank journal (checkpoints/banks/) so that a resumed run hands the modules the same banks
+    // without re-encoding models it no longer has: a bank is examples x hidden floats, less than
+    // the model that would rebuild it. The fine-tuned model's bank is re-read from the teacher.
     void deliver_bank(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
                       const at::Tensor& representations, const at::Tensor& labels);
+    int64_t banks_delivered() const { return banks_delivered_; }
+    int64_t banks_delivered(uint32_t source) const;
+    // A resumed run: delivers the journal's first `count` banks again, in their order, and
+    // forgets the later ones (written after the checkpoint being resumed).
+    void replay_banks(int64_t count);
+    // Pruning checkpoints and the bank journal, once the run's result and summary are saved.
+    void remove_checkpoints() const;
+    // The size metrics.jsonl had when pruning first began (kept in checkpoints/pruning-start.json):
+    // a resumed run that finds no usable pruning checkpoint cuts the log back to it.
+    uint64_t metrics_bytes_at_start() const { return metrics_bytes_at_start_; }
     // The student's representations of the whole training set under `masks`.
     prune::TrainingSetEncoding encode_student(const model::ForwardOptions& masks, bool train_mode);
     // A training stage of the student, with its device, checkpoints folder and seed filled in.
@@ -114,6 +130,13 @@ public:
     data::EvalOptions eval_options() const;
     // event["bank_bytes"][module] = the bytes its banks hold (nothing without modules).
     void add_bank_bytes(nlohmann::ordered_json& event) const;
+
+private:
+    void hand_to_modules(uint32_t source, int32_t snapshot, int64_t step, double sparsity,
+                         const at::Tensor& representations, const at::Tensor& labels);
+    int64_t banks_delivered_ = 0;
+    uint64_t metrics_bytes_at_start_ = 0;
+    std::vector<uint32_t> bank_sources_;  // of each bank delivered, in order
 };
 
 }  // namespace cap::run

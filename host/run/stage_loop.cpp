@@ -6,11 +6,17 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "run/pruning_run.hpp"
 #include "run/schedule_trace.hpp"
 #include "run/stage_units.hpp"
+#include "train/checkpoint.hpp"
+#include "util/atomic_file.hpp"
+#include "util/fault_point.hpp"
+#include "util/stop_request.hpp"
 
 namespace cap::run {
 
@@ -48,34 +54,64 @@ public:
         nlohmann::ordered_json summary;
         summary["stages"] = nlohmann::ordered_json::array();
         int64_t step = 0;
-        for (size_t k = 0; k < stages_.size(); ++k) {
+        size_t first_stage = 0;
+        bool resumed = false;
+        uint64_t selected_bytes = 0;  // metrics.jsonl's size at the resumed stage's selection
+        if (run.resume) {
+            if (auto cp = restore_newest_stage(run)) {
+                first_stage = static_cast<size_t>(cp->at("stage").get<int64_t>());
+                step = cp->at("step").get<int64_t>();
+                summary["stages"] = cp->at("stages");
+                selected_bytes = cp->at("metrics_bytes").get<uint64_t>();
+                resumed = true;
+            } else {  // pruning starts again: nothing of an earlier attempt counts
+                run.log.truncate(run.metrics_bytes_at_start());
+                remove_stage_checkpoints(run);
+                run.replay_banks(0);  // forgets the journal
+            }
+        }
+        for (size_t k = first_stage; k < stages_.size(); ++k) {
             const cap_stage& st = stages_[k];
-            const std::string name = fmt::format("stage-{:02d}", k);
+            const std::string name = stage_name(k);
             const auto stage_start = Clock::now();
-            try {
-                units_->select(run, static_cast<int>(k), st, progress_at(step));
-            } catch (const std::exception& e) {
-                throw std::runtime_error(name + ": " + e.what());  // which stage, for a run of ten
-            }
-            spdlog::info("{}: importance pass and selection in {:.1f} s", name, seconds_since(stage_start));
+            const bool continuing = resumed && k == first_stage;  // selected before the run stopped
+            if (!continuing) {
+                try {
+                    units_->select(run, static_cast<int>(k), st, progress_at(step));
+                } catch (const std::exception& e) {
+                    throw std::runtime_error(name + ": " + e.what());  // which stage, for a run of ten
+                }
+                spdlog::info("{}: importance pass and selection in {:.1f} s", name, seconds_since(stage_start));
 
-            // Banks: the model as it stands before this stage's pruning (the pre-trained model
-            // at stage 0, the previous stage's result after), and the teacher's once.
-            const uint32_t capture = k == 0 ? CAP_CAPTURE_PRETRAINED : CAP_CAPTURE_SNAPSHOT;
-            if (run.anyone_wants(capture)) {
-                auto enc = run.encode_student(units_->forward(), false);
-                run.deliver_bank(capture, k == 0 ? -1 : static_cast<int32_t>(k - 1), step, units_->sparsity(),
-                                 enc.representations, enc.labels);
-            }
-            if (k == 0 && run.anyone_wants(CAP_CAPTURE_FINETUNED))
-                run.deliver_bank(CAP_CAPTURE_FINETUNED, -1, step, 0.0, run.teacher_outputs.representations,
-                                 run.teacher_outputs.labels);
+                // Banks: the model as it stands before this stage's pruning (the pre-trained model
+                // at stage 0, the previous stage's result after), and the teacher's once.
+                const uint32_t capture = k == 0 ? CAP_CAPTURE_PRETRAINED : CAP_CAPTURE_SNAPSHOT;
+                if (run.anyone_wants(capture)) {
+                    auto enc = run.encode_student(units_->forward(), false);
+                    run.deliver_bank(capture, k == 0 ? -1 : static_cast<int32_t>(k - 1), step, units_->sparsity(),
+                                     enc.representations, enc.labels);
+                }
+                if (k == 0 && run.anyone_wants(CAP_CAPTURE_FINETUNED))
+                    run.deliver_bank(CAP_CAPTURE_FINETUNED, -1, step, 0.0, run.teacher_outputs.representations,
+                                     run.teacher_outputs.labels);
 
-            units_->commit();
+                units_->commit();
+                save_stage_checkpoint(run, k, step, summary["stages"]);
+                util::fault_point("selected", static_cast<int64_t>(k));
+                if (util::stop_requested()) {
+                    spdlog::warn(
+                        "{}: {} received: stopped after the selection, checkpointed; continue with cap run "
+                        "--resume",
+                        name, util::stop_signal_name());
+                    throw util::Interrupted{util::stop_signal_name()};
+                }
+            }
             const model::ForwardOptions forward = units_->forward();
             settings::FineTuneSettings settings = run.train;
             settings.epochs = st.retrain_epochs;
             train::StageContext ctx = run.stage_context(name);
+            ctx.resume = continuing;
+            if (continuing) ctx.metrics_bytes_at_start = selected_bytes;
             ctx.step_loss = [&](const data::Batch& batch, int64_t at) {
                 return run.objective->compute(run.student, batch, forward, progress_at(at));
             };
@@ -86,6 +122,7 @@ public:
             if (stage_steps[k] > 0) {
                 metrics = train::fine_tune(ctx, settings);
             } else {
+                if (continuing) run.log.truncate(selected_bytes);
                 auto options = run.eval_options();
                 options.forward = forward;
                 metrics = run.task.evaluate(run.student, options).metrics;
@@ -111,6 +148,103 @@ public:
     }
 
 private:
+    static std::string stage_name(size_t k) { return fmt::format("stage-{:02d}", k); }
+
+    // After stage k's selection, before its retraining: the committed masks, the model (the
+    // previous stage's result), the generators, the run-wide step, the stage events so far and
+    // how many banks were delivered. Earlier stages' checkpoints are then removed: a stage
+    // continues from its own (its retraining's epoch checkpoints, or this one).
+    void save_stage_checkpoint(PruningRun& run, size_t k, int64_t step, const nlohmann::ordered_json& stages) {
+        namespace fs = std::filesystem;
+        const std::string name = stage_name(k) + "-selected";
+        const fs::path tmp = run.checkpoint_dir / (".tmp-" + name), folder = run.checkpoint_dir / name;
+        fs::remove_all(tmp);
+        fs::create_directories(tmp);
+        train::save_weights_and_generators(tmp, run.student);
+        units_->save_state(tmp);
+        const nlohmann::ordered_json state{{"stage", k},
+                                           {"step", step},
+                                           {"metrics_bytes", run.log.size()},
+                                           {"banks", run.banks_delivered()},
+                                           {"stages", stages}};
+        util::write_file_atomic(tmp / "state.json", state.dump(2) + "\n");
+        fs::remove_all(folder);
+        fs::rename(tmp, folder);
+        std::error_code ec;
+        for (size_t j = 0; j < k; ++j) {
+            fs::remove_all(run.checkpoint_dir / (stage_name(j) + "-selected"), ec);
+            for (const auto& old : train::checkpoints_of(run.checkpoint_dir, stage_name(j))) fs::remove_all(old, ec);
+        }
+    }
+
+    static void remove_stage_checkpoints(PruningRun& run) {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(run.checkpoint_dir, ec))
+            if (e.path().filename().string().rfind("stage-", 0) == 0) std::filesystem::remove_all(e.path(), ec);
+    }
+
+    // The newest stage checkpoint that reads completely (state, units, model, generators, the
+    // bank journal), restored; its state.json. An unusable one is reported by name.
+    std::optional<nlohmann::ordered_json> restore_newest_stage(PruningRun& run) {
+        namespace fs = std::filesystem;
+        std::vector<fs::path> found;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(run.checkpoint_dir, ec)) {
+            const std::string n = e.path().filename().string();
+            if (n.rfind("stage-", 0) == 0 && n.size() > 9 && n.substr(n.size() - 9) == "-selected")
+                found.push_back(e.path());
+        }
+        std::sort(found.rbegin(), found.rend());
+        for (const auto& folder : found) {
+            try {
+                const fs::path file = folder / "state.json";
+                std::ifstream in(file);
+                if (!in) throw std::runtime_error(file.string() + " is missing");
+                nlohmann::ordered_json state;
+                try {
+                    state = nlohmann::ordered_json::parse(in);
+                    if (!state.at("stage").is_number_integer() || !state.at("step").is_number_integer() ||
+                        !state.at("metrics_bytes").is_number_unsigned() || !state.at("banks").is_number_integer() ||
+                        !state.at("stages").is_array())
+                        throw std::runtime_error("");
+                } catch (const std::exception&) {
+                    throw std::runtime_error(file.string() +
+                                             " is not a stage checkpoint's state (invalid JSON or "
+                                             "missing fields)");
+                }
+                const auto k = state.at("stage").get<int64_t>();
+                if (k < 0 || k >= static_cast<int64_t>(stages_.size()))
+                    throw std::runtime_error(file.string() + " is for stage " + std::to_string(k) +
+                                             ", which the recipe's schedule does not have");
+                const auto banks = state.at("banks").get<int64_t>();
+                for (int64_t i = 0; i < banks; ++i)
+                    if (!fs::exists(run.checkpoint_dir / "banks" / fmt::format("bank-{:03d}.json", i)))
+                        throw std::runtime_error("the bank journal lacks bank " + std::to_string(i) + " of " +
+                                                 std::to_string(banks));
+                units_->restore_state(folder, static_cast<int>(k));  // reads everything before it changes anything
+                try {  // metrics.jsonl is cut back by the stage's retraining (it may have newer checkpoints)
+                    train::restore_weights_and_generators(folder, run.student);
+                    run.replay_banks(banks);
+                } catch (const std::exception& e) {  // the masks are already restored: no going back
+                    throw Fatal{folder.string() + ": " + e.what()};
+                }
+                spdlog::info("{}: resuming from {} (step {})", stage_name(static_cast<size_t>(k)), folder.string(),
+                             state.at("step").get<int64_t>());
+                return state;
+            } catch (const Fatal& f) {
+                throw std::runtime_error("cannot resume from the stage checkpoint " + f.what);
+            } catch (const std::exception& e) {
+                spdlog::warn("stage checkpoint {} is unusable ({}); trying the one before it", folder.string(),
+                             e.what());
+            }
+        }
+        return std::nullopt;
+    }
+
+    struct Fatal {
+        std::string what;
+    };
+
     std::vector<cap_stage> stages_;
     std::unique_ptr<StageUnits> units_;
 };

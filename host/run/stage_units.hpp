@@ -3,6 +3,7 @@
 // itself (banks, retraining, evaluation, stage events) is the same for both.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,11 @@ public:
     virtual std::string summary() const = 0;
     // Saves the result under the committed masks and logs the final event.
     virtual nlohmann::ordered_json save_result(PruningRun& run) = 0;
+    // The committed masks in a stage checkpoint (units.safetensors in `folder`), and back: a
+    // resumed run continues stage `stage` with them. restore() reads everything before it
+    // changes anything and throws naming the file.
+    virtual void save_state(const std::filesystem::path& folder) const = 0;
+    virtual void restore_state(const std::filesystem::path& folder, int stage) = 0;
 };
 
 std::unique_ptr<StageUnits> make_structured_units(PruningRun& run);  // run/structured_units.cpp

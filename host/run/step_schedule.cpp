@@ -71,18 +71,6 @@ public:
         model::ForwardOptions forward;
         forward.weights = masks.transform();
 
-        // Banks before training: the pre-trained student as the first step sees it, and the teacher.
-        masks.binarize(point_at(0), progress(0));
-        masks.check("before the first step");
-        if (run.anyone_wants(CAP_CAPTURE_PRETRAINED)) {
-            auto enc = run.encode_student(forward, false);
-            run.deliver_bank(CAP_CAPTURE_PRETRAINED, -1, 0, 1.0 - masks.masks().kept_fraction(), enc.representations,
-                             enc.labels);
-        }
-        if (run.anyone_wants(CAP_CAPTURE_FINETUNED))
-            run.deliver_bank(CAP_CAPTURE_FINETUNED, -1, 0, 0.0, run.teacher_outputs.representations,
-                             run.teacher_outputs.labels);
-
         spdlog::info("pruning {} weight by weight: {} epochs, {} steps of batch {}, final threshold {} ({})",
                      run.task.name(), s.epochs, total_steps_, s.batch_size, final_point_.target, run.parts());
 
@@ -90,6 +78,8 @@ public:
         cap_schedule_point current = point_at(0);
         int snapshots = 0;
         train::StageContext ctx = run.stage_context("prune");
+        ctx.resume = run.resume;
+        ctx.metrics_bytes_at_start = run.metrics_bytes_at_start();
         ctx.eval_forward = forward;
         if (masks.has_scores()) {
             ctx.extra_groups.push_back(
@@ -109,8 +99,29 @@ public:
             return out;
         };
         ctx.after_backward = [&](int64_t step) { masks.finish_gradients(current, progress(step)); };
+        // Banks. Before the first step: the pre-trained student as that step sees it, and the
+        // teacher; a snapshot at the start of every later epoch. A resumed run gets those its
+        // checkpoint had seen from the journal instead.
+        ctx.checkpoint_fields = [&]() { return nlohmann::ordered_json{{"banks", run.banks_delivered()}}; };
+        ctx.on_restore = [&](const nlohmann::ordered_json& fields) {
+            run.replay_banks(fields.at("banks").get<int64_t>());
+            snapshots = static_cast<int>(run.banks_delivered(CAP_CAPTURE_SNAPSHOT));
+        };
         ctx.on_epoch_start = [&](int64_t epoch, int64_t step) {
-            if (epoch < 1 || !run.anyone_wants(CAP_CAPTURE_SNAPSHOT)) return;
+            if (epoch == 0) {
+                masks.binarize(point_at(0), progress(0));
+                masks.check("before the first step");
+                if (run.anyone_wants(CAP_CAPTURE_PRETRAINED)) {
+                    auto enc = run.encode_student(forward, false);
+                    run.deliver_bank(CAP_CAPTURE_PRETRAINED, -1, 0, 1.0 - masks.masks().kept_fraction(),
+                                     enc.representations, enc.labels);
+                }
+                if (run.anyone_wants(CAP_CAPTURE_FINETUNED))
+                    run.deliver_bank(CAP_CAPTURE_FINETUNED, -1, 0, 0.0, run.teacher_outputs.representations,
+                                     run.teacher_outputs.labels);
+                return;
+            }
+            if (!run.anyone_wants(CAP_CAPTURE_SNAPSHOT)) return;
             const auto start = Clock::now();
             masks.binarize(point_at(step), progress(step));
             masks.check("at step " + std::to_string(step));

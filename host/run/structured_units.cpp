@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "model/compaction.hpp"
+#include "model/safetensors.hpp"
 #include "prune/stage_record.hpp"
 #include "prune/structured_selection.hpp"
 #include "run/pruning_run.hpp"
@@ -74,6 +75,22 @@ public:
             spdlog::info("dense model with pruned weights zeroed saved to {}", (run.run_dir / "final-masked").string());
         }
         return e;
+    }
+
+    void save_state(const std::filesystem::path& folder) const override {
+        model::write_safetensors(folder / "units.safetensors", {{"heads", masks_.heads}, {"ffn", masks_.ffn}});
+    }
+
+    void restore_state(const std::filesystem::path& folder, int stage) override {
+        const auto file = folder / "units.safetensors";
+        auto saved = model::read_safetensors(file);
+        prune::StructuredMasks restored;
+        for (auto& [name, t] : saved.tensors) (name == "heads" ? restored.heads : restored.ffn) = t;
+        if (!restored.heads.defined() || !restored.ffn.defined() ||
+            !restored.heads.sizes().equals(masks_.heads.sizes()) || !restored.ffn.sizes().equals(masks_.ffn.sizes()))
+            throw std::runtime_error(file.string() + " does not hold head and FFN masks of the model's shape");
+        record_.restore(stage);
+        masks_ = {restored.heads.to(masks_.heads.device()), restored.ffn.to(masks_.ffn.device())};
     }
 
 private:

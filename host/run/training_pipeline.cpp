@@ -34,15 +34,13 @@ void run_training(const recipe::ResolvedRecipe& r, const cap_exec_context& conte
     summary["main_metric"] = task->main_metric();
     summary["teacher"] = {{"model", teacher.folder.string()}, {"metrics", teacher.metrics}};
     if (r.criterion && r.schedule) {
-        if (resume)
-            spdlog::warn(
-                "--resume: the teacher is reused, but pruning cannot continue mid-way: it starts "
-                "again from the beginning (events of the interrupted run stay in metrics.jsonl before the "
-                "'resume' event)");
         host::CriterionPlugin criterion(r.instantiate(*r.criterion));
-        PruningRun pruning({r, *task, teacher, criterion, context, precision, run_dir, log});
+        PruningRun pruning({r, *task, teacher, criterion, context, precision, run_dir, log, resume});
         const nlohmann::ordered_json result = pruning.run();
         for (auto& [k, v] : result.items()) summary[k] = v;
+        util::write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
+        pruning.remove_checkpoints();  // the result is saved: what would resume it is not needed
+        return;
     } else if (r.criterion || r.schedule) {
         spdlog::warn("pruning needs both a [criterion] and a [schedule]: only the teacher was trained");
     }

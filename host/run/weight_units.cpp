@@ -5,6 +5,9 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <map>
+
+#include "model/safetensors.hpp"
 #include "model/weight_masks.hpp"
 #include "prune/remaining_weights.hpp"
 #include "prune/weight_selection.hpp"
@@ -54,6 +57,26 @@ public:
     }
 
     nlohmann::ordered_json save_result(PruningRun& run) override { return save_weight_result(run, masks_, {}); }
+
+    void save_state(const std::filesystem::path& folder) const override {
+        std::vector<std::pair<std::string, at::Tensor>> tensors;
+        for (const auto& slot : masks_.slots()) tensors.emplace_back(slot.name, slot.mask);
+        model::write_safetensors(folder / "units.safetensors", tensors);
+    }
+
+    void restore_state(const std::filesystem::path& folder, int) override {
+        const auto file = folder / "units.safetensors";
+        auto saved = model::read_safetensors(file);
+        std::map<std::string, at::Tensor> by_name(saved.tensors.begin(), saved.tensors.end());
+        std::vector<at::Tensor> restored;
+        for (const auto& slot : masks_.slots()) {
+            auto it = by_name.find(slot.name);
+            if (it == by_name.end() || !it->second.sizes().equals(slot.mask.sizes()))
+                throw std::runtime_error(file.string() + " has no mask for " + slot.name + " of its weight's shape");
+            restored.push_back(it->second.to(slot.mask.device()));
+        }
+        masks_.binarize([&](const std::vector<at::Tensor>&) { return restored; });
+    }
 
 private:
     model::WeightMasks masks_;

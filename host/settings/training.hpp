@@ -19,6 +19,7 @@ struct FineTuneSettings {
     int64_t eval_batch_size = 128;
     int64_t log_every = 50;  // steps between progress lines
     int64_t keep_checkpoints = 1;
+    int64_t checkpoint_every_steps = 0;  // also checkpoint inside an epoch every N steps (0: epoch ends only)
 };
 
 // Training while pruning and the importance pass. The defaults are the reference's

@@ -8,6 +8,7 @@
 #include "report/report.hpp"
 #include "util/logging.hpp"
 #include "util/run_lock.hpp"
+#include "util/stop_request.hpp"
 
 namespace fs = std::filesystem;
 
@@ -66,6 +67,12 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
         }
         const bool ok = execute(*p.resolved, dir, resume);
         ++ran;
+        if (!ok && util::stop_requested()) {
+            if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+            spdlog::warn("sweep '{}': stopped by {} during run '{}'; run the same command again to continue",
+                         expansion.spec.name, util::stop_signal_name(), p.cell->name);
+            return SweepOutcome::kStopped;
+        }
         if (!ok) {
             ++failed;
             p.failed = true;

@@ -26,6 +26,7 @@ struct RunnerOptions {
 enum class SweepOutcome {
     kAllDone,     // every run finished (and the report, if any, was rendered)
     kSomeFailed,  // a run or the report failed
+    kStopped,     // a stop signal ended a run after its checkpoint; later runs were not started
 };
 
 SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans, const RunnerOptions& options,

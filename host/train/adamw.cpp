@@ -22,7 +22,7 @@ AdamW::AdamW(model::Bert& model, const AdamWSettings& settings) : settings_(sett
 void AdamW::add_group(const std::string& prefix, const std::vector<at::Tensor>& tensors, double lr_scale) {
     for (size_t i = 0; i < tensors.size(); ++i)
         params_.push_back({prefix + "." + std::to_string(i), tensors[i], at::zeros_like(tensors[i]),
-                           at::zeros_like(tensors[i]), false, lr_scale});
+                           at::zeros_like(tensors[i]), false, lr_scale, true});
 }
 
 void AdamW::zero_grad() {
@@ -104,6 +104,7 @@ void AdamW::save(const std::filesystem::path& file) const {
     for (const auto& p : params_) {
         tensors.emplace_back(p.name + ".exp_avg", p.exp_avg);
         tensors.emplace_back(p.name + ".exp_avg_sq", p.exp_avg_sq);
+        if (p.external) tensors.emplace_back(p.name + ".value", p.value.detach());
     }
     model::write_safetensors(file, tensors, {{"adamw_step", std::to_string(step_)}});
 }
@@ -111,15 +112,26 @@ void AdamW::save(const std::filesystem::path& file) const {
 void AdamW::load(const std::filesystem::path& file) {
     auto f = model::read_safetensors(file);
     std::map<std::string, at::Tensor> by_name(f.tensors.begin(), f.tensors.end());
+    auto entry = [&](const Param& p, const char* what) -> const at::Tensor& {
+        auto it = by_name.find(p.name + what);
+        if (it == by_name.end() || !it->second.sizes().equals(p.value.sizes()))
+            throw std::runtime_error(file.string() + ": no optimizer state " + p.name + what + " of the right shape");
+        return it->second;
+    };
+    auto step = f.metadata.find("adamw_step");
+    if (step == f.metadata.end()) throw std::runtime_error(file.string() + ": no adamw_step in its metadata");
+    for (const auto& p : params_) {  // everything checked before anything changes
+        entry(p, ".exp_avg");
+        entry(p, ".exp_avg_sq");
+        if (p.external) entry(p, ".value");
+    }
     at::NoGradGuard no_grad;
     for (auto& p : params_) {
-        auto m = by_name.find(p.name + ".exp_avg"), v = by_name.find(p.name + ".exp_avg_sq");
-        if (m == by_name.end() || v == by_name.end() || !m->second.sizes().equals(p.value.sizes()))
-            throw std::runtime_error(file.string() + ": no optimizer state for " + p.name);
-        p.exp_avg.copy_(m->second);
-        p.exp_avg_sq.copy_(v->second);
+        p.exp_avg.copy_(entry(p, ".exp_avg"));
+        p.exp_avg_sq.copy_(entry(p, ".exp_avg_sq"));
+        if (p.external) p.value.copy_(entry(p, ".value"));
     }
-    step_ = std::stoll(f.metadata.at("adamw_step"));
+    step_ = std::stoll(step->second);
 }
 
 }  // namespace cap::train

@@ -43,7 +43,9 @@ public:
     double step(double max_grad_norm);
     int64_t steps() const { return step_; }
 
-    // The moments and the step count, for checkpoints.
+    // The moments and the step count, for checkpoints, and the values of the tensors added by
+    // add_group (the model saves its own). load() checks every entry before it changes anything,
+    // so a checkpoint that does not fit leaves the optimizer as it was; errors name `file`.
     void save(const std::filesystem::path& file) const;
     void load(const std::filesystem::path& file);
 
@@ -52,6 +54,7 @@ public:
         at::Tensor value, exp_avg, exp_avg_sq;
         bool decay;
         double lr_scale = 1.0;
+        bool external = false;  // added by add_group: its value is saved with the moments
     };
     const std::vector<Param>& params() const { return params_; }
 

@@ -15,7 +15,9 @@
 #include "train/host_syncs.hpp"
 #include "train/loss_scaler.hpp"
 #include "train/lr_schedule.hpp"
+#include "util/fault_point.hpp"
 #include "util/seed.hpp"
+#include "util/stop_request.hpp"
 
 namespace cap::train {
 
@@ -29,6 +31,40 @@ std::vector<int64_t> permutation(size_t n, std::mt19937_64& rng) {
     for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);  // Fisher-Yates, portable
     return order;
 }
+
+// The running sums behind a progress line (a train event): kept in a checkpoint written
+// between two lines, so the resumed run's next line averages the same steps.
+struct ProgressWindow {
+    double loss = 0;
+    std::vector<std::pair<std::string, double>> terms;
+    int64_t steps = 0, examples = 0, skipped = 0;
+
+    void add(const StepLoss& step, int64_t batch_examples) {
+        loss += step.value;
+        if (terms.empty())
+            terms = step.terms;
+        else
+            for (size_t t = 0; t < step.terms.size() && t < terms.size(); ++t) terms[t].second += step.terms[t].second;
+        ++steps;
+        examples += batch_examples;
+    }
+
+    nlohmann::ordered_json to_json() const {
+        nlohmann::ordered_json t = nlohmann::ordered_json::array();
+        for (const auto& [name, sum] : terms) t.push_back({name, sum});
+        return {{"loss", loss}, {"terms", t}, {"steps", steps}, {"examples", examples}, {"skipped", skipped}};
+    }
+
+    static ProgressWindow from_json(const nlohmann::ordered_json& j) {
+        ProgressWindow w;
+        w.loss = j.at("loss").get<double>();
+        for (const auto& t : j.at("terms")) w.terms.emplace_back(t.at(0).get<std::string>(), t.at(1).get<double>());
+        w.steps = j.at("steps").get<int64_t>();
+        w.examples = j.at("examples").get<int64_t>();
+        w.skipped = j.at("skipped").get<int64_t>();
+        return w;
+    }
+};
 
 std::string duration_text(double seconds) {
     const auto s = static_cast<long long>(seconds);
@@ -63,22 +99,50 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
     for (const auto& p : optimizer.params()) trained.push_back(p.value);
     std::mt19937_64 shuffle(util::derive_seed(ctx.seed, ("data-order/" + ctx.stage).c_str()));
 
-    int64_t epoch = 0, step = 0;
+    int64_t epoch = 0, step = 0, resume_batch = 0;
     std::optional<LossScaler> scaler;
     if (ctx.loss_scaling) scaler.emplace();
+    ProgressWindow window;
+    nlohmann::ordered_json last_eval;
     if (ctx.resume && ctx.checkpoints) {
-        if (auto folder = latest_checkpoint(ctx.checkpoint_dir, ctx.stage)) {
-            TrainingState state = load_checkpoint(*folder, ctx.model, optimizer);
-            epoch = state.epoch;
-            step = state.step;
-            if (scaler && state.loss_scaler) scaler.emplace(*state.loss_scaler);
-            std::istringstream(state.shuffle_rng) >> shuffle;
-            ctx.log.truncate(state.metrics_bytes);
-            spdlog::info("{}: resuming after epoch {} (step {}) from {}", ctx.stage, epoch, step, folder->string());
+        if (auto state = restore_newest(ctx.checkpoint_dir, ctx.stage, ctx.model, optimizer)) {
+            epoch = state->epoch;
+            resume_batch = state->batch;
+            step = state->step;
+            if (scaler && state->loss_scaler) scaler.emplace(*state->loss_scaler);
+            std::istringstream(state->shuffle_rng) >> shuffle;
+            if (!state->last_eval.is_null()) last_eval = state->last_eval;
+            if (!state->window.is_null()) window = ProgressWindow::from_json(state->window);
+            ctx.log.truncate(state->metrics_bytes);
+            if (ctx.on_restore) ctx.on_restore(state->extra);
+            if (resume_batch > 0)
+                spdlog::info("{}: resuming inside epoch {} after step {} (batch {} of {})", ctx.stage, epoch + 1, step,
+                             resume_batch, steps_per_epoch);
+            else
+                spdlog::info("{}: resuming after epoch {} (step {})", ctx.stage, epoch, step);
+        } else if (ctx.metrics_bytes_at_start) {
+            ctx.log.truncate(*ctx.metrics_bytes_at_start);
         }
     }
     spdlog::info("{}: {} examples, {} epochs of {} steps (batch {}), lr {} with {} warm-up steps", ctx.stage, n,
                  s.epochs, steps_per_epoch, s.batch_size, s.learning_rate, warmup);
+
+    // Writes a checkpoint at the current position: `batch` batches into epoch `epoch`, where
+    // `epoch_rng` is the data-order generator before that epoch's order was drawn.
+    auto checkpoint = [&](int64_t at_epoch, int64_t batch, const std::string& epoch_rng) {
+        TrainingState state;
+        state.stage = ctx.stage;
+        state.epoch = at_epoch;
+        state.batch = batch;
+        state.step = step;
+        state.metrics_bytes = ctx.log.size();
+        state.shuffle_rng = epoch_rng;
+        if (scaler) state.loss_scaler = scaler->state();
+        state.last_eval = last_eval;
+        if (batch > 0) state.window = window.to_json();
+        if (ctx.checkpoint_fields) state.extra = ctx.checkpoint_fields();
+        return save_checkpoint(ctx.checkpoint_dir, state, ctx.model, optimizer, s.keep_checkpoints);
+    };
 
     data::EvalOptions eval_options{s.eval_batch_size, ctx.device, false, ctx.eval_forward};
     auto event = [&](const char* kind, int64_t ep, int64_t st) {
@@ -86,20 +150,23 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
         for (auto& [k, v] : ctx.event_fields.items()) e[k] = v;
         return e;
     };
-    std::vector<std::pair<std::string, double>> window_terms;
-    nlohmann::ordered_json last_eval;
     const auto stage_start = Clock::now();
     const int64_t first_step = step;
     const bool count_syncs = host_sync_counting();
     for (; epoch < epochs && step < total_steps; ++epoch) {
-        if (ctx.on_epoch_start) ctx.on_epoch_start(epoch, ctx.step_offset + step);
+        std::ostringstream epoch_rng;  // before this epoch's order: what a checkpoint inside it records
+        epoch_rng << shuffle;
+        const int64_t first_batch = resume_batch;
+        resume_batch = 0;
+        if (first_batch == 0) {
+            if (ctx.on_epoch_start) ctx.on_epoch_start(epoch, ctx.step_offset + step);
+            window = ProgressWindow();
+        }
         ctx.model->train();
         const auto order = permutation(n, shuffle);
-        double window_loss = 0;
-        int64_t window_steps = 0, window_examples = 0, window_skipped = 0;
         int64_t window_syncs_from = host_syncs();
         auto window_start = Clock::now();
-        for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b) {
+        for (int64_t b = first_batch; b < steps_per_epoch && step < total_steps; ++b) {
             const auto begin = static_cast<size_t>(b * s.batch_size);
             const auto end = std::min(n, begin + static_cast<size_t>(s.batch_size));
             std::vector<int64_t> indices(order.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -120,7 +187,7 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
                 scaler->scale(loss.loss).backward();
                 finite = scaler->unscale(trained);
                 scaler->update(finite);
-                if (!finite) ++window_skipped;
+                if (!finite) ++window.skipped;
             } else {
                 loss.loss.backward();
             }
@@ -129,39 +196,45 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
                 optimizer.step(s.max_grad_norm);
             }
             ++step;
-            window_loss += loss.value;
-            if (window_terms.empty())
-                window_terms = loss.terms;
-            else
-                for (size_t t = 0; t < loss.terms.size() && t < window_terms.size(); ++t)
-                    window_terms[t].second += loss.terms[t].second;
-            ++window_steps;
-            window_examples += batch.examples;
+            window.add(loss, batch.examples);
             if (step % s.log_every == 0 || step == total_steps) {
                 const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
                 const double per_step =
                     std::chrono::duration<double>(Clock::now() - stage_start).count() / double(step - first_step);
-                const double rate = window_examples / std::max(seconds, 1e-9);
+                const double rate = window.examples / std::max(seconds, 1e-9);
                 spdlog::info("{} epoch {}/{} step {}/{} loss {:.4f} lr {:.3g} {:.1f} examples/s, {} left", ctx.stage,
-                             epoch + 1, epochs, step, total_steps, window_loss / window_steps, lr, rate,
+                             epoch + 1, epochs, step, total_steps, window.loss / window.steps, lr, rate,
                              duration_text(per_step * double(total_steps - step)));
                 auto e = event("train", epoch + 1, step);
-                e["loss"] = window_loss / window_steps;
-                for (const auto& [name, sum] : window_terms) e[name] = sum / window_steps;
+                e["loss"] = window.loss / window.steps;
+                for (const auto& [name, sum] : window.terms) e[name] = sum / window.steps;
                 e["learning_rate"] = lr;
                 e["examples_per_second"] = rate;
                 if (scaler) {
                     e["loss_scale"] = scaler->state().scale;
-                    e["skipped_steps"] = window_skipped;
+                    e["skipped_steps"] = window.skipped;
                 }
-                if (count_syncs) e["host_syncs_per_step"] = double(host_syncs() - window_syncs_from) / window_steps;
+                if (count_syncs) e["host_syncs_per_step"] = double(host_syncs() - window_syncs_from) / window.steps;
                 ctx.log.write(e);
-                window_terms.clear();
-                window_loss = 0;
-                window_steps = window_examples = window_skipped = 0;
+                window = ProgressWindow();
                 window_start = Clock::now();
                 window_syncs_from = host_syncs();
             }
+            // Inside the epoch (its last step is followed by the evaluation and the epoch's own
+            // checkpoint): every checkpoint_every_steps, and when asked to stop.
+            const bool inside = b + 1 < steps_per_epoch && step < total_steps;
+            const bool periodic = s.checkpoint_every_steps > 0 && step % s.checkpoint_every_steps == 0;
+            if (inside && ctx.checkpoints && (periodic || util::stop_requested())) {
+                const auto folder = checkpoint(epoch, b + 1, epoch_rng.str());
+                if (util::stop_requested()) {
+                    spdlog::warn(
+                        "{}: {} received: stopped after step {} with checkpoint {}; continue with cap run "
+                        "--resume",
+                        ctx.stage, util::stop_signal_name(), ctx.step_offset + step, folder.string());
+                    throw util::Interrupted{util::stop_signal_name()};
+                }
+            }
+            util::fault_point((ctx.stage + ".step").c_str(), ctx.step_offset + step);
         }
         auto e = event("eval", epoch + 1, step);
         if (ctx.before_eval) {
@@ -173,17 +246,19 @@ nlohmann::ordered_json fine_tune(const StageContext& ctx, const settings::FineTu
         for (auto& [k, v] : result.metrics.items()) e[k] = v;
         ctx.log.write(e);
         spdlog::info("{} epoch {} evaluation: {}", ctx.stage, epoch + 1, result.metrics.dump());
-        if (!ctx.checkpoints) continue;
-        std::ostringstream rng_text;
-        rng_text << shuffle;
-        TrainingState state;
-        state.stage = ctx.stage;
-        state.epoch = epoch + 1;
-        state.step = step;
-        state.metrics_bytes = ctx.log.size();
-        state.shuffle_rng = rng_text.str();
-        if (scaler) state.loss_scaler = scaler->state();
-        save_checkpoint(ctx.checkpoint_dir, state, ctx.model, optimizer, s.keep_checkpoints);
+        if (ctx.checkpoints) {
+            std::ostringstream next_rng;
+            next_rng << shuffle;
+            const auto folder = checkpoint(epoch + 1, 0, next_rng.str());
+            if (util::stop_requested()) {
+                spdlog::warn(
+                    "{}: {} received: stopped after epoch {} with checkpoint {}; continue with cap run "
+                    "--resume",
+                    ctx.stage, util::stop_signal_name(), epoch + 1, folder.string());
+                throw util::Interrupted{util::stop_signal_name()};
+            }
+        }
+        util::fault_point((ctx.stage + ".epoch").c_str(), epoch + 1);
     }
     return last_eval;
 }

@@ -1,10 +1,12 @@
-// The fine-tuning stage: train a model on a task with AdamW and a linear schedule, evaluate
-// after every epoch, checkpoint after every epoch, and continue from the last checkpoint when
-// resuming. CAP uses it to produce the fine-tuned teacher when a recipe names none.
+// A training stage: train a model on a task with AdamW and a linear schedule, evaluate after
+// every epoch, checkpoint after every epoch (and every checkpoint_every_steps, and when a stop
+// signal arrives), and continue from the newest checkpoint when resuming. The fine-tuned
+// teacher and every pruning stage are trained by it.
 #pragma once
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,13 +46,16 @@ struct StageContext {
     MetricsLog& log;
     at::Device device = at::kCPU;
     std::filesystem::path checkpoint_dir;
-    std::string stage;                   // names checkpoints and metrics events
-    uint64_t seed = 42;                  // the run's; the data order of each stage derives from it
-    bool resume = false;                 // continue from the stage's newest checkpoint, if any
+    std::string stage;    // names checkpoints and metrics events
+    uint64_t seed = 42;   // the run's; the data order of each stage derives from it
+    bool resume = false;  // continue from the stage's newest checkpoint, if any
+    // Resuming without a usable checkpoint: metrics.jsonl is cut back to this size first (what
+    // the log held where the stage began), so the events of the lost attempt do not stay.
+    std::optional<uint64_t> metrics_bytes_at_start;
     StepLossFn step_loss;                // empty: the task's cross-entropy on a plain forward pass
     model::ForwardOptions eval_forward;  // masks to evaluate with
     int64_t step_offset = 0;             // optimizer steps taken by earlier stages of the run
-    bool checkpoints = true;             // save (and resume from) a checkpoint after every epoch
+    bool checkpoints = true;             // save (and resume from) checkpoints
     bool loss_scaling = false;           // float16: dynamic loss scaling (train/loss_scaler.hpp)
     nlohmann::ordered_json event_fields = nlohmann::ordered_json::object();  // added to every event
     std::vector<OptimizerGroup> extra_groups;
@@ -59,12 +64,18 @@ struct StageContext {
     std::function<void(int64_t epoch, int64_t step)> on_epoch_start;
     std::function<void(int64_t step)> after_backward;     // gradients are in, the update is next
     std::function<nlohmann::ordered_json()> before_eval;  // its fields join the eval event
+    // The caller's state in each checkpoint (e.g. how many banks were delivered), and the hook
+    // that gets it back when a checkpoint is restored, before training continues.
+    std::function<nlohmann::ordered_json()> checkpoint_fields;
+    std::function<void(const nlohmann::ordered_json& fields)> on_restore;
 };
 
 // The task's training loss: cross-entropy, or for spans the mean of start and end cross-entropy.
 at::Tensor task_loss(const data::Task& task, const model::BertOutputs& outputs, const data::Batch& batch);
 
-// Runs the stage to its end; returns the last evaluation's metrics.
+// Runs the stage to its end; returns the last evaluation's metrics. A stop request
+// (util/stop_request.hpp) ends it after the current step with a checkpoint, throwing
+// util::Interrupted.
 nlohmann::ordered_json fine_tune(const StageContext& context, const settings::FineTuneSettings& settings);
 
 }  // namespace cap::train

@@ -20,6 +20,9 @@ void MetricsLog::write(const nlohmann::ordered_json& event) {
 }
 
 void MetricsLog::truncate(uint64_t size) {
+    if (size > size_)  // never pad: a checkpoint newer than the log is a bug or a swapped file
+        throw std::runtime_error(file_.string() + " holds " + std::to_string(size_) + " bytes, fewer than the " +
+                                 std::to_string(size) + " its checkpoint recorded");
     out_.close();
     std::error_code ec;
     std::filesystem::resize_file(file_, size, ec);

@@ -16,7 +16,7 @@ public:
     explicit MetricsLog(std::filesystem::path file);
     void write(const nlohmann::ordered_json& event);
     uint64_t size() const { return size_; }  // bytes written so far
-    void truncate(uint64_t size);            // back to a checkpoint's size
+    void truncate(uint64_t size);            // back to a checkpoint's size (never longer)
     const std::filesystem::path& file() const { return file_; }
 
 private:
