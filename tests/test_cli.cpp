@@ -10,6 +10,8 @@
 #include "support/shared_data.hpp"
 #include "system/blas_probe.hpp"
 #include "test_paths.hpp"
+#include "train/metrics_log.hpp"
+#include "util/atomic_file.hpp"
 #include "util/run_lock.hpp"
 #include "util/sha256.hpp"
 
@@ -308,4 +310,31 @@ TEST_CASE("cli: one writer per run folder: a live lock refuses a second writer a
           std::string::npos);
     CHECK_FALSE(fs::exists(leftover));
     CHECK(cap::test::read_text(run / "run.log") == log_before);
+}
+
+TEST_CASE("cli: a run folder deleted or replaced under a live run stops its next write, and is not recreated") {
+    const fs::path run = cap::test::scratch_dir("cli_run_folder_gone") / "run";
+    fs::create_directories(run);
+    const cap::util::RunLock held(run);
+    cap::train::MetricsLog log(run / "metrics.jsonl");
+    log.write({{"event", "train"}});
+    CHECK_NOTHROW(cap::util::write_file_atomic(run / "summary.json", "{}\n"));
+
+    fs::remove_all(run);  // deleted while the run holds its lock
+    const std::string says = "run folder " + run.string() + " was deleted or replaced while the run was writing to it";
+    auto message = [](auto&& write) {
+        try {
+            write();
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(message([&] { log.write({{"event", "eval"}}); }).find(says) != std::string::npos);
+    CHECK(message([&] { cap::util::write_file_atomic(run / "summary.json", "{}\n"); }).find(says) != std::string::npos);
+    CHECK_FALSE(fs::exists(run));
+    // Replaced (another folder at the same path): the same.
+    fs::create_directories(run);
+    CHECK(message([&] { cap::util::write_file_atomic(run / "summary.json", "{}\n"); }).find(says) != std::string::npos);
+    CHECK_FALSE(fs::exists(run / "summary.json"));
 }

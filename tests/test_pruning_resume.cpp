@@ -72,6 +72,16 @@ initial_warmup = 1
 final_warmup = 1
 )";
 
+// Taylor per weight at two stages of one epoch (steps 1-10 and 11-20).
+const char* kPerWeight = R"([criterion]
+plugin = "taylor"
+granularity = "unstructured"
+[schedule]
+plugin = "iterative"
+percents = [25, 50]
+retrain_epochs = 1.0
+)";
+
 // metrics.jsonl's events without what differs between two identical runs (timings, the run's
 // folder in "model").
 std::vector<nlohmann::json> comparable_events(const fs::path& run) {
@@ -95,10 +105,11 @@ std::vector<std::string> result_files(bool structured) {
 struct Fixture {
     fs::path dir, recipe, whole;
     bool structured;
+    std::vector<std::string> files;  // compared byte for byte
 };
 
 Fixture uninterrupted(const std::string& name, const std::string& pruning, bool structured) {
-    Fixture f{cap::test::scratch_dir(name), {}, {}, structured};
+    Fixture f{cap::test::scratch_dir(name), {}, {}, structured, result_files(structured)};
     f.recipe =
         cap::test::write_text(f.dir / "recipe.toml", recipe_text(name, pruning, structured ? "" : "epochs = 3\n"));
     f.whole = f.dir / "whole";
@@ -128,7 +139,7 @@ std::string resume_matches(const Fixture& f, const fs::path& run) {
     INFO(resumed.output);
     REQUIRE(resumed.exit_code == 0);
     CHECK(resumed.output.find("starts again") == std::string::npos);
-    for (const auto& file : result_files(f.structured)) {
+    for (const auto& file : f.files) {
         CAPTURE(file);
         CHECK(cap::test::read_text(run / file) == cap::test::read_text(f.whole / file));
     }
@@ -163,6 +174,16 @@ TEST_CASE(
         if (std::string(fault) == "selected:1") CHECK(out.find("stage-01: resuming from") != std::string::npos);
         if (std::string(fault) != "selected:0")
             CHECK(out.find("contrastive banks delivered again") != std::string::npos);
+    }
+}
+
+TEST_CASE(
+    "pruning resume: per-weight stages (taylor) killed at a selection and inside retraining end as if never stopped") {
+    Fixture f = uninterrupted("resume-per-weight", kPerWeight, true);
+    f.files = {"final/model.safetensors", "masks.safetensors", "remaining_weights.csv"};
+    for (const char* fault : {"selected:1", "stage-01.step:15"}) {
+        CAPTURE(fault);
+        resume_matches(f, killed_run(f, fault, 128 + 9));
     }
 }
 

@@ -312,13 +312,14 @@ sbatch = ["--constraint=a100"]
     REQUIRE(r.exit_code == 0);
     const std::string script = cap::test::read_text(out / "sweep.sbatch");
     INFO(script);
-    const std::string cd_line = "\ncd '" + fs::current_path().string() + "'\nexec ";
+    const std::string cd_line = "\ncd '" + fs::current_path().string() + "'\nset +e\n'";
     for (const std::string& line : std::vector<std::string>{
              "#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n", "#SBATCH --partition=gpu-long\n",
              "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n", "#SBATCH --cpus-per-task=6\n",
              "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n", "#SBATCH --constraint=a100\n",
              "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n", "--set 'prune.batch_size=16'",
-             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line, "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n"})
+             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line, "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n",
+             "#SBATCH --signal=B:USR1@300\n"})
         CHECK(script.find(line) != std::string::npos);
     // Set-up lines run before the strict mode (module scripts read unset variables).
     CHECK(script.find("export OMP_NUM_THREADS=2\n") < script.find("set -euo pipefail\n"));
@@ -337,6 +338,23 @@ sbatch = ["--constraint=a100"]
     auto manifest = nlohmann::json::parse(cap::test::read_text(out / "2-capf" / "manifest.json"));
     CHECK(manifest["resolved"]["prune"]["batch_size"] == 16);  // the --set reached the task
     CHECK(manifest["seed"] == 2);
+
+    // A task stopped by a signal: cap checkpoints and exits 75, and the task requeues itself
+    // (scontrol here is a stand-in that records its arguments). Run again, it finishes the cell.
+    const fs::path bin = cap::test::scratch_dir("sweep_slurm_bin");
+    cap::test::write_text(bin / "scontrol", "#!/bin/sh\necho \"$@\" > " + (bin / "scontrol.args").string() + "\n");
+    fs::permissions(bin / "scontrol", fs::perms::owner_all);
+    const std::string env = "PATH=" + bin.string() + ":$PATH SLURM_ARRAY_JOB_ID=77 SLURM_ARRAY_TASK_ID=1 ";
+    auto stopped = cap::test::run_command("CAP_FAULT=finetune.step:1:TERM " + env + "bash " +
+                                          (out / "sweep.sbatch").string() + " 2>&1");
+    INFO(stopped.output);
+    CHECK(stopped.exit_code == 75);
+    CHECK(cap::test::read_text(bin / "scontrol.args") == "requeue 77_1\n");
+    CHECK_FALSE(fs::exists(out / "1-plain" / "summary.json"));
+    auto again = cap::test::run_command(env + "bash " + (out / "sweep.sbatch").string() + " 2>&1");
+    INFO(again.output);
+    CHECK(again.exit_code == 0);
+    CHECK(fs::exists(out / "1-plain" / "summary.json"));
 }
 
 TEST_CASE("sweep: --emit slurm asks for a GPU only when a run may use one, unless gres says otherwise") {
@@ -355,6 +373,9 @@ TEST_CASE("sweep: --emit slurm asks for a GPU only when a run may use one, unles
           std::string::npos);
     // gres = "" drops the request, whatever the backend.
     CHECK(script_of("slurm_none", "[backend]\nplugin = \"auto\"\n[sweep.slurm]\ngres = \"\"\n").find("--gres") ==
+          std::string::npos);
+    // stop_signal_seconds = 0: no signal before the time limit.
+    CHECK(script_of("slurm_nosignal", "[sweep.slurm]\nstop_signal_seconds = 0\n").find("--signal") ==
           std::string::npos);
 }
 

@@ -10,6 +10,7 @@
 #include "cap/plugin_torch.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
+#include "util/run_lock.hpp"
 #include "util/seed.hpp"
 
 namespace cap::run {
@@ -121,6 +122,7 @@ void PruningRun::deliver_bank(uint32_t source, int32_t snapshot, int64_t step, d
                               const at::Tensor& representations, const at::Tensor& labels) {
     // The journal entry first (tensors, then the JSON that marks it complete), then the modules.
     const int64_t index = banks_delivered_;
+    util::check_run_folder();  // before create_directories could recreate a deleted run folder
     std::filesystem::create_directories(checkpoint_dir / "banks");
     if (source != CAP_CAPTURE_FINETUNED) {
         std::vector<std::pair<std::string, at::Tensor>> tensors{{"representations", representations}};

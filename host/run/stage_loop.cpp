@@ -16,6 +16,7 @@
 #include "train/checkpoint.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fault_point.hpp"
+#include "util/run_lock.hpp"
 #include "util/stop_request.hpp"
 
 namespace cap::run {
@@ -158,6 +159,7 @@ private:
         namespace fs = std::filesystem;
         const std::string name = stage_name(k) + "-selected";
         const fs::path tmp = run.checkpoint_dir / (".tmp-" + name), folder = run.checkpoint_dir / name;
+        util::check_run_folder();  // before create_directories could recreate a deleted run folder
         fs::remove_all(tmp);
         fs::create_directories(tmp);
         train::save_weights_and_generators(tmp, run.student);

@@ -50,6 +50,11 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
                          p.cell->name);
             continue;
         }
+        if (util::stop_requested()) {  // arrived between two runs: start no other
+            spdlog::warn("sweep '{}': stopped by {} before run '{}'; run the same command again to continue",
+                         expansion.spec.name, util::stop_signal_name(), p.cell->name);
+            return SweepOutcome::kStopped;
+        }
         const bool resume = p.status.state == CellState::Partial;
         spdlog::info("sweep: run {} of {} '{}' ({}){}", p.cell->index + 1, expansion.cells.size(), p.cell->name,
                      labels_text(*p.cell), resume ? ": resuming" : "");

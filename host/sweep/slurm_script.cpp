@@ -48,6 +48,9 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     o << "#SBATCH --cpus-per-task=" << s.cpus_per_task << "\n";
     o << "#SBATCH --mem=" << s.mem << "\n";
     o << "#SBATCH --time=" << s.time << "\n";
+    // USR1 to the batch shell before the time limit; the shell passes it on to cap, which ends
+    // its current step, checkpoints and exits 75, and the task requeues itself (below).
+    if (s.stop_signal_seconds > 0) o << "#SBATCH --signal=B:USR1@" << s.stop_signal_seconds << "\n";
     o << "#SBATCH --requeue\n";
     o << "#SBATCH --open-mode=append\n";
     for (const auto& extra : s.sbatch) o << "#SBATCH " << extra << "\n";
@@ -59,13 +62,27 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     for (const auto& cell : sweep.cells) o << "#   " << cell.index << "  " << cell.name << "\n";
     o << "\n";
     if (!request.working_dir.empty()) o << "cd " << shell_quote(request.working_dir.string()) << "\n";
-    o << "exec " << shell_quote(request.cap_executable.string());
+    // cap runs as a child, not exec'd: the shell must outlive it to forward the signal and to
+    // requeue the task when cap stopped at a checkpoint (exit 75). Preemption's SIGTERM reaches
+    // cap directly; Slurm requeues a preempted task itself.
+    o << "set +e\n";
+    o << shell_quote(request.cap_executable.string());
     for (const auto& p : request.plugin_paths) o << " --plugin-path " << shell_quote(p);
     o << " sweep " << shell_quote(request.recipe.string()) << " \\\n    --out "
       << shell_quote(request.out_dir.string());
     for (const auto& u : request.overrides.unsets) o << " \\\n    --unset " << shell_quote(u);
     for (const auto& set : request.overrides.sets) o << " \\\n    --set " << shell_quote(set);
-    o << " \\\n    --cell \"${SLURM_ARRAY_TASK_ID}\"\n";
+    o << " \\\n    --cell \"${SLURM_ARRAY_TASK_ID}\" &\n";
+    o << "cap_pid=$!\n";
+    o << "trap 'kill -USR1 \"$cap_pid\" 2>/dev/null' USR1 TERM\n";
+    o << "while :; do\n";
+    o << "    wait \"$cap_pid\"; status=$?\n";
+    o << "    kill -0 \"$cap_pid\" 2>/dev/null || break  # wait returns early when a signal is trapped\n";
+    o << "done\n";
+    o << "if [ \"$status\" -eq 75 ]; then  # stopped at a checkpoint: run the rest later\n";
+    o << "    scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n";
+    o << "fi\n";
+    o << "exit \"$status\"\n";
     return o.str();
 }
 

@@ -191,7 +191,9 @@ std::vector<Axis> parse_axes(const Node& table, const char* where, std::vector<D
 }
 
 void parse_slurm(const Node& s, SlurmSettings& out, std::vector<Diagnostic>& errors) {
-    check_keys(s, {"partition", "account", "time", "mem", "gres", "cpus_per_task", "max_parallel", "setup", "sbatch"},
+    check_keys(s,
+               {"partition", "account", "time", "mem", "gres", "cpus_per_task", "max_parallel", "stop_signal_seconds",
+                "setup", "sbatch"},
                "[sweep.slurm]", errors);
     auto str = [&](const char* key, std::string& into) {
         if (const Node* v = typed(s, key, Node::Type::String, "a string", errors)) into = v->string;
@@ -223,6 +225,7 @@ void parse_slurm(const Node& s, SlurmSettings& out, std::vector<Diagnostic>& err
     }
     num("cpus_per_task", out.cpus_per_task, 1);
     num("max_parallel", out.max_parallel, 0);
+    num("stop_signal_seconds", out.stop_signal_seconds, 0);
     lines("setup", out.setup);
     lines("sbatch", out.sbatch);
 }

@@ -58,9 +58,10 @@ struct SlurmSettings {
     std::string partition, account, time = "24:00:00", mem = "32G";
     std::optional<std::string> gres;  // unset: "gpu:1" unless every run's backend is "cpu"; "": none
     int64_t cpus_per_task = 8;
-    int64_t max_parallel = 0;         // 0: no limit on array tasks running at once
-    std::vector<std::string> setup;   // shell lines run before cap (module load, venv, ...)
-    std::vector<std::string> sbatch;  // extra "#SBATCH ..." options, without the prefix
+    int64_t max_parallel = 0;           // 0: no limit on array tasks running at once
+    int64_t stop_signal_seconds = 300;  // USR1 this long before the time limit (checkpoint, requeue); 0: none
+    std::vector<std::string> setup;     // shell lines run before cap (module load, venv, ...)
+    std::vector<std::string> sbatch;    // extra "#SBATCH ..." options, without the prefix
 };
 
 struct SweepSpec {

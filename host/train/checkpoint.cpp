@@ -12,6 +12,7 @@
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
+#include "util/run_lock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -143,6 +144,7 @@ void restore_weights_and_generators(const fs::path& folder, model::Bert& model) 
 
 fs::path save_checkpoint(const fs::path& dir, const TrainingState& state, model::Bert& model, const AdamW& optimizer,
                          int64_t keep) {
+    util::check_run_folder();  // before create_directories could recreate a deleted run folder
     fs::create_directories(dir);
     const fs::path final_dir = dir / folder_name(state);
     const fs::path tmp = dir / (".tmp-" + folder_name(state));

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "util/run_lock.hpp"
+
 namespace cap::train {
 
 MetricsLog::MetricsLog(std::filesystem::path file) : file_(std::move(file)) {
@@ -12,6 +14,7 @@ MetricsLog::MetricsLog(std::filesystem::path file) : file_(std::move(file)) {
 }
 
 void MetricsLog::write(const nlohmann::ordered_json& event) {
+    util::check_run_folder();  // an append to a deleted file would succeed, silently
     const std::string line = event.dump() + "\n";
     out_ << line;
     out_.flush();

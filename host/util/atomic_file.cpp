@@ -1,5 +1,7 @@
 #include "util/atomic_file.hpp"
 
+#include "util/run_lock.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@ namespace {
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
+    check_run_folder();
     std::string tmp = path.string() + ".tmp-XXXXXX";
     int fd = mkstemp(tmp.data());
     if (fd < 0) fail(path, "create temporary file");

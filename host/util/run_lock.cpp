@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,27 @@ std::string holder_text(long pid) { return pid > 0 ? "cap (PID " + std::to_strin
 
 }  // namespace
 
+namespace {
+
+// The folder of the lock this process holds (one at a time: a sweep runs its cells in turn).
+struct HeldFolder {
+    fs::path dir;
+    dev_t device = 0;
+    ino_t inode = 0;
+};
+std::optional<HeldFolder> g_held;
+
+}  // namespace
+
+void check_run_folder() {
+    if (!g_held) return;
+    struct stat now {};
+    if (::stat(g_held->dir.c_str(), &now) != 0 || now.st_dev != g_held->device || now.st_ino != g_held->inode)
+        throw std::runtime_error("run folder " + g_held->dir.string() +
+                                 " was deleted or replaced while the run was writing to it; stopping (nothing is "
+                                 "recreated)");
+}
+
 RunLock::RunLock(const fs::path& dir) {
     const fs::path file = dir / kRunLockFile;
     fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -44,10 +66,13 @@ RunLock::RunLock(const fs::path& dir) {
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
         // The lock holds without the PID; only the busy message would be vaguer.
     }
+    struct stat folder {};
+    if (::stat(dir.c_str(), &folder) == 0) g_held = HeldFolder{dir, folder.st_dev, folder.st_ino};
 }
 
 RunLock::~RunLock() {
     if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays for the next run to take
+    g_held.reset();
 }
 
 std::optional<long> run_lock_holder(const fs::path& dir) {

@@ -30,6 +30,12 @@ private:
     int fd_ = -1;
 };
 
+// While a RunLock is held: throws std::runtime_error when its folder was deleted or replaced
+// since (another inode at the path), so a run whose folder is removed under it stops at its
+// next write instead of writing into nothing or recreating the folder. write_file_atomic and
+// metrics.jsonl call it; a no-op when no lock is held.
+void check_run_folder();
+
 // The PID holding `dir`'s lock now, if a live process holds it; takes nothing.
 std::optional<long> run_lock_holder(const std::filesystem::path& dir);
 
