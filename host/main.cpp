@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
     sweep->add_flag("--dry-run", sweep_options.dry_run, "list the runs and where each stands; run nothing");
     sweep->add_option("--emit", sweep_options.emit, "write a job script instead of running: slurm");
     sweep->add_option("--cell", sweep_options.cell, "run only this run of the sweep (index or name)");
+    sweep->add_option("--cell-recipe", sweep_options.cell_recipe,
+                      "with --cell: refuse unless the run's recipe has this fingerprint (what emitted scripts pass)");
     add_overrides(sweep);
 
     auto* report = app.add_subcommand("report", "tables (Markdown, CSV) and plots from finished runs");

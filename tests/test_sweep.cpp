@@ -317,9 +317,9 @@ sbatch = ["--constraint=a100"]
              "#!/bin/bash\n", "#SBATCH --job-name=demo\n", "#SBATCH --array=0-3%2\n", "#SBATCH --partition=gpu-long\n",
              "#SBATCH --account=nlp\n", "#SBATCH --gres=gpu:a100:1\n", "#SBATCH --cpus-per-task=6\n",
              "#SBATCH --mem=48G\n", "#SBATCH --time=12:00:00\n", "#SBATCH --constraint=a100\n",
-             "export OMP_NUM_THREADS=2\n", "#   2  2-capf\n", "--set 'prune.batch_size=16'",
-             "--cell \"${SLURM_ARRAY_TASK_ID}\"", cd_line, "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n",
-             "#SBATCH --signal=B:USR1@300\n"})
+             "export OMP_NUM_THREADS=2\n", "    '2-capf'\n", "--set 'prune.batch_size=16'",
+             "--cell \"${cells[$SLURM_ARRAY_TASK_ID]}\" --cell-recipe \"${recipes[$SLURM_ARRAY_TASK_ID]}\"", cd_line,
+             "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n", "#SBATCH --signal=B:USR1@300\n"})
         CHECK(script.find(line) != std::string::npos);
     // Set-up lines run before the strict mode (module scripts read unset variables).
     CHECK(script.find("export OMP_NUM_THREADS=2\n") < script.find("set -euo pipefail\n"));
@@ -355,6 +355,16 @@ sbatch = ["--constraint=a100"]
     INFO(again.output);
     CHECK(again.exit_code == 0);
     CHECK(fs::exists(out / "1-plain" / "summary.json"));
+
+    // The recipe changed after emitting: a task refuses its cell (exit 2) and writes nothing.
+    std::string text = cap::test::read_text(file);
+    text.replace(text.find("max_eval_examples = 100"), 23, "max_eval_examples = 90");
+    cap::test::write_text(file, text);
+    auto changed = cap::test::run_command("SLURM_ARRAY_TASK_ID=3 bash " + (out / "sweep.sbatch").string() + " 2>&1");
+    INFO(changed.output);
+    CHECK(changed.exit_code == 2);
+    CHECK(changed.output.find("run '2-plain': its recipe changed since the script was emitted") != std::string::npos);
+    CHECK_FALSE(fs::exists(out / "2-plain"));
 }
 
 TEST_CASE("sweep: --emit slurm asks for a GPU only when a run may use one, unless gres says otherwise") {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "recipe/serialize.hpp"
 #include "run/execute.hpp"
 #include "sweep/expand.hpp"
 #include "sweep/plan.hpp"
@@ -52,6 +53,23 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
     auto plans = sweep::plan_cells(expansion, chosen, out_dir, registry);
     report_registry_problems(registry);
 
+    if (!options.cell_recipe.empty()) {
+        if (options.cell.empty()) {
+            spdlog::error("--cell-recipe checks the run --cell names: give --cell too");
+            return kExitUsage;
+        }
+        const auto& plan = plans.at(0);
+        const std::string now =
+            plan.resolved ? sweep::recipe_fingerprint(recipe::to_toml(plan.resolved->tree)) : "(does not resolve)";
+        if (now != options.cell_recipe) {
+            spdlog::error(
+                "run '{}': its recipe changed since the script was emitted (fingerprint {} then, {} now); run "
+                "cap sweep {} --emit slurm again, or restore the recipe",
+                plan.cell->name, options.cell_recipe, now, options.recipe);
+            return kExitUsage;
+        }
+    }
+
     if (options.dry_run) {
         sweep::print_listing(expansion, plans, out_dir);
         if (const size_t stopped = sweep::report_problems(plans))
@@ -76,6 +94,8 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
         request.out_dir = fs::absolute(out_dir).lexically_normal();
         request.overrides = options.overrides;
         request.working_dir = fs::current_path();
+        for (const auto& p : plans)
+            request.cells.emplace_back(p.cell->name, sweep::recipe_fingerprint(recipe::to_toml(p.resolved->tree)));
         for (const auto& p : global.plugin_paths) request.plugin_paths.push_back(fs::absolute(p).lexically_normal());
         fs::create_directories(out_dir / "slurm", ec);
         util::write_file_atomic(out_dir / "sweep.sbatch", sweep::slurm_script(expansion, request));

@@ -34,8 +34,9 @@ struct SweepOptions {
     recipe::Overrides overrides;  // applied to every run; an override of an axis key is an error
     std::string out_dir;          // empty: runs/<sweep name>
     bool dry_run = false;
-    std::string emit;  // "slurm": write the job-array script instead of running
-    std::string cell;  // one run only, by index or name (what Slurm array tasks use)
+    std::string emit;         // "slurm": write the job-array script instead of running
+    std::string cell;         // one run only, by index or name (what Slurm array tasks use)
+    std::string cell_recipe;  // with --cell: the fingerprint the cell's recipe must still have
     std::vector<std::string> command_line;
 };
 

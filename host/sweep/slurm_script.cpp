@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "util/sha256.hpp"
 #include "util/shell_quote.hpp"
 
 namespace cap::sweep {
@@ -27,6 +28,10 @@ std::string gres_for(const Expansion& sweep) {
 }
 
 }  // namespace
+
+std::string recipe_fingerprint(const std::string& resolved_toml) {
+    return util::sha256_text(resolved_toml).substr(0, 16);
+}
 
 std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     const auto& s = sweep.spec.slurm;
@@ -58,9 +63,14 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
     o << "\n";
     for (const auto& line : s.setup) o << line << "\n";
     o << "set -euo pipefail\n";
-    o << "\n# Array index -> run (for reading logs; cap derives the same list from the recipe):\n";
-    for (const auto& cell : sweep.cells) o << "#   " << cell.index << "  " << cell.name << "\n";
-    o << "\n";
+    // Fixed here, at emit time: a task runs the cell it was emitted for, by name, and cap refuses
+    // it when that cell's recipe is not the one emitted (the recipe file changed since).
+    o << "\n# Array index -> run, and the fingerprint of the recipe each was emitted with:\n";
+    o << "cells=(";
+    for (const auto& [name, _] : request.cells) o << "\n    " << shell_quote(name);
+    o << "\n)\nrecipes=(";
+    for (const auto& [_, fingerprint] : request.cells) o << "\n    " << fingerprint;
+    o << "\n)\n\n";
     if (!request.working_dir.empty()) o << "cd " << shell_quote(request.working_dir.string()) << "\n";
     // cap runs as a child, not exec'd: the shell must outlive it to forward the signal and to
     // requeue the task when cap stopped at a checkpoint (exit 75). Preemption's SIGTERM reaches
@@ -72,7 +82,7 @@ std::string slurm_script(const Expansion& sweep, const SlurmRequest& request) {
       << shell_quote(request.out_dir.string());
     for (const auto& u : request.overrides.unsets) o << " \\\n    --unset " << shell_quote(u);
     for (const auto& set : request.overrides.sets) o << " \\\n    --set " << shell_quote(set);
-    o << " \\\n    --cell \"${SLURM_ARRAY_TASK_ID}\" &\n";
+    o << " \\\n    --cell \"${cells[$SLURM_ARRAY_TASK_ID]}\" --cell-recipe \"${recipes[$SLURM_ARRAY_TASK_ID]}\" &\n";
     o << "cap_pid=$!\n";
     o << "trap 'kill -USR1 \"$cap_pid\" 2>/dev/null' USR1 TERM\n";
     o << "while :; do\n";
