@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <thread>
 
 #include "recipe/node.hpp"
@@ -355,6 +356,12 @@ sbatch = ["--constraint=a100"]
     INFO(again.output);
     CHECK(again.exit_code == 0);
     CHECK(fs::exists(out / "1-plain" / "summary.json"));
+    // Each task recorded its own run in sweep.json; the runs no task ran keep "to run".
+    auto sweep_json = nlohmann::json::parse(cap::test::read_text(out / "sweep.json"));
+    std::map<std::string, std::string> status;
+    for (const auto& run : sweep_json["runs"]) status[run["name"]] = run.value("status", "");
+    CHECK(status == std::map<std::string, std::string>{
+                        {"1-capf", "to run"}, {"1-plain", "done"}, {"2-capf", "done"}, {"2-plain", "to run"}});
 
     // The recipe changed after emitting: a task refuses its cell (exit 2) and writes nothing.
     std::string text = cap::test::read_text(file);

@@ -2,8 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <stdexcept>
 
 #include "recipe/serialize.hpp"
 #include "util/atomic_file.hpp"
@@ -68,8 +77,53 @@ std::optional<size_t> find_cell(const Expansion& e, const std::string& which) {
     return std::nullopt;
 }
 
+namespace {
+
+// Slurm array tasks finish at once and each records its own run: the read-modify-write of
+// sweep.json happens under an exclusive flock on a file beside it, released when this closes.
+class SweepJsonLock {
+public:
+    explicit SweepJsonLock(const fs::path& out_dir) {
+        const fs::path file = out_dir / ".sweep-json.lock";
+        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::runtime_error(file.string() + ": cannot open the lock file: " + std::strerror(errno));
+        while (::flock(fd_, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd_);
+            throw std::runtime_error(file.string() + ": cannot lock: " + std::strerror(err));
+        }
+    }
+    ~SweepJsonLock() { ::close(fd_); }
+    SweepJsonLock(const SweepJsonLock&) = delete;
+    SweepJsonLock& operator=(const SweepJsonLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// The statuses sweep.json holds now, by run name (none when it is missing or unreadable: it is
+// rewritten whole either way).
+std::map<std::string, std::string> recorded_statuses(const fs::path& file) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(file);
+    if (!in) return out;
+    const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("runs") || !j["runs"].is_array()) return out;
+    for (const auto& run : j["runs"])
+        if (run.is_object() && run.contains("name") && run["name"].is_string() && run.contains("status") &&
+            run["status"].is_string())
+            out[run["name"].get<std::string>()] = run["status"].get<std::string>();
+    return out;
+}
+
+}  // namespace
+
 void write_sweep_json(const Expansion& e, const std::vector<CellPlan>& plans, const fs::path& out_dir,
                       const std::string& recipe_file) {
+    SweepJsonLock lock(out_dir);
+    // Runs this process has no plan for keep what another writer (an array task) recorded.
+    const auto recorded = recorded_statuses(out_dir / "sweep.json");
     nlohmann::ordered_json j;
     j["sweep"] = e.spec.name;
     j["recipe"] = fs::absolute(recipe_file).lexically_normal().string();
@@ -79,8 +133,14 @@ void write_sweep_json(const Expansion& e, const std::vector<CellPlan>& plans, co
         nlohmann::ordered_json run{{"index", c.index}, {"name", c.name}};
         for (const auto& [axis, label] : c.labels) run["labels"][axis] = label;
         if (!c.start_recipe.empty()) run["from"] = c.start_recipe;
+        bool planned = false;
         for (const auto& p : plans)
-            if (p.cell == &c && p.resolved) run["status"] = p.failed ? "failed" : state_name(p.status.state);
+            if (p.cell == &c && p.resolved) {
+                run["status"] = p.failed ? "failed" : state_name(p.status.state);
+                planned = true;
+            }
+        if (!planned)
+            if (auto it = recorded.find(c.name); it != recorded.end()) run["status"] = it->second;
         j["runs"].push_back(run);
     }
     util::write_file_atomic(out_dir / "sweep.json", j.dump(2) + "\n");

@@ -36,7 +36,8 @@ void print_listing(const Expansion& expansion, const std::vector<CellPlan>& plan
 // An index (what Slurm passes), else a run name.
 std::optional<size_t> find_cell(const Expansion& expansion, const std::string& which);
 
-// sweep.json: every run, its labels and status.
+// sweep.json: every run, its labels and status. Runs without a plan here keep the status the file
+// holds (each Slurm array task records its own run); read and rewritten under a lock.
 void write_sweep_json(const Expansion& expansion, const std::vector<CellPlan>& plans,
                       const std::filesystem::path& out_dir, const std::string& recipe_file);
 

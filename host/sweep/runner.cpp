@@ -41,7 +41,7 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
     const std::string log_name = options.single_cell ? "sweep-cell-" + plans.at(0).cell->name + ".log" : "sweep.log";
     util::ScopedLogFile sweep_log(out_dir / log_name);
     print_listing(expansion, plans, out_dir);
-    if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+    write_sweep_json(expansion, plans, out_dir, options.recipe_file);
     size_t failed = 0, ran = 0;
     for (auto& p : plans) {
         const fs::path dir = out_dir / p.cell->name;
@@ -65,15 +65,15 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
             lock.emplace(dir);  // a cell another task is running is not run twice
             if (resume) util::remove_write_leftovers(dir);
         } catch (const std::exception& e) {
-            ++failed;
-            p.failed = true;
+            ++failed;  // not recorded as failed: another task may be running it right now
             spdlog::error("sweep: run '{}': {}", p.cell->name, e.what());
             continue;
         }
         const bool ok = execute(*p.resolved, dir, resume);
         ++ran;
         if (!ok && util::stop_requested()) {
-            if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+            p.status = cell_status(dir, recipe::to_toml(p.resolved->tree));
+            write_sweep_json(expansion, plans, out_dir, options.recipe_file);
             spdlog::warn("sweep '{}': stopped by {} during run '{}'; run the same command again to continue",
                          expansion.spec.name, util::stop_signal_name(), p.cell->name);
             return SweepOutcome::kStopped;
@@ -85,7 +85,7 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
         } else {
             p.status = cell_status(dir, recipe::to_toml(p.resolved->tree));
         }
-        if (!options.single_cell) write_sweep_json(expansion, plans, out_dir, options.recipe_file);
+        write_sweep_json(expansion, plans, out_dir, options.recipe_file);
     }
     if (failed) {
         spdlog::error("sweep '{}': {} of {} runs failed", expansion.spec.name, failed, ran);

@@ -20,7 +20,7 @@ using ExecuteCell =
 struct RunnerOptions {
     std::filesystem::path out_dir;  // the sweep's folder
     std::string recipe_file;        // as given, for sweep.json
-    bool single_cell = false;       // a Slurm array task: its own log, no sweep.json, no report
+    bool single_cell = false;       // a Slurm array task: its own log, no report; sweep.json gets its run
 };
 
 enum class SweepOutcome {
