@@ -8,6 +8,7 @@
 #include "system/blas_probe.hpp"
 #include "system/process_tuning.hpp"
 #include "util/crash_report.hpp"
+#include "util/error_text.hpp"
 #include "util/logging.hpp"
 
 int main(int argc, char** argv) {
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
         return cmd_run(global, run_options);
     } catch (const std::exception& e) {
         // Commands report their own errors; this is the last line against an unexpected one.
-        spdlog::error("{}", e.what());
+        spdlog::error("{}", cap::util::error_text(e));
         return kExitFailure;
     }
 }

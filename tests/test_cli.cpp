@@ -120,9 +120,12 @@ TEST_CASE("cli: validate accepts the quickstart, every recipe that needs no shar
     for (const auto& r : config_recipes()) {
         CAPTURE(r.file.string());
         if (r.sweep) {  // sweeps expand into runs; --dry-run lists them whatever is missing here
-            CHECK(run_cap("sweep " + r.file.string() + " --dry-run --out " +
-                          (cap::test::scratch_dir("cli_validate_sweeps") / "out").string())
-                      .exit_code == 0);
+            auto dry = run_cap("sweep " + r.file.string() + " --dry-run --out " +
+                               (cap::test::scratch_dir("cli_validate_sweeps") / "out").string());
+            INFO(dry.output);
+            // Exit 2 exactly when some run would not start here (models or data missing).
+            CHECK(dry.exit_code == (dry.output.find("would not start") != std::string::npos ? 2 : 0));
+            CHECK(dry.output.find("sweep '") != std::string::npos);
             continue;
         }
         if (r.needs_shared) continue;
@@ -252,7 +255,9 @@ TEST_CASE("cli: global options are accepted anywhere on the command line") {
     const std::string fixtures = cap::test::kFixturesOk;
     // A recipe whose schedule exists only in the fixtures folder: it validates only when
     // --plugin-path really reached the command.
-    const auto recipe = cap::test::write_text(dir / "r.toml", "[schedule]\nplugin = \"c_fixture\"\n");
+    const auto recipe = cap::test::write_text(
+        dir / "r.toml",
+        "[schedule]\nplugin = \"c_fixture\"\n[criterion]\nplugin = \"first_order\"\n[task]\nname = \"synthetic\"\n");
     for (const std::string& args : std::vector<std::string>{
              "--plugin-path " + fixtures + " validate " + recipe.string(),
              "validate --plugin-path " + fixtures + " " + recipe.string(),

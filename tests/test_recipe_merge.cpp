@@ -20,6 +20,13 @@ fs::path write_recipes(const std::string& test) {
 name = "base"
 seed = 7
 
+[task]
+name = "synthetic"
+
+[criterion]
+plugin = "fixture"
+needed = 1
+
 [schedule]
 plugin = "iterative"
 percents = [10, 20]
@@ -85,7 +92,8 @@ TEST_CASE("recipe merge: a Hugging Face folder gives the model shape from config
     cap::test::write_text(dir / "model" / "config.json",
                           R"({"vocab_size": 100, "num_hidden_layers": 4, "num_attention_heads": 4, "hidden_size": 256,
                               "intermediate_size": 1024})");
-    auto file = cap::test::write_text(dir / "r.toml", "[model]\npretrained = \"model\"\n");
+    auto file =
+        cap::test::write_text(dir / "r.toml", "[model]\npretrained = \"model\"\n[task]\nname = \"synthetic\"\n");
     auto r = resolve_recipe(file, {}, registry());
     CHECK(r.model.shape.num_layers == 4);
     CHECK(r.model.shape.intermediate_size == 1024);

@@ -334,6 +334,28 @@ source = "x"
     CHECK(none.output.find("nowhere: no such folder") != std::string::npos);
 }
 
+TEST_CASE("report: a run with a malformed summary.json is named and left out, and the others make the table") {
+    const fs::path runs = qqp_runs("report_malformed_run");
+    write_text(runs / "movement-qqp-10" / "summary.json", "{\"task\": \"qqp\", \"final\": ");  // cut short
+    // Well-formed JSON of the wrong shape: a run's name must be text.
+    const fs::path odd = make_run(runs, {"odd-qqp-10", "movement", "qqp", false, true, {final_event(10.0, 1, 1)}, {}});
+    write_text(odd / "manifest.json", json{{"resolved", {{"run", {{"name", 7}}}}}}.dump());
+    const fs::path layout = write_text(runs.parent_path() / "layout.toml", kLayout);
+    const fs::path out = runs.parent_path() / "report";
+    auto r = cap::test::run_cap("report " + runs.string() + " --layout " + layout.string() + " --out " + out.string());
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find((runs / "movement-qqp-10" / "summary.json").string() + ": not valid JSON (") !=
+          std::string::npos);
+    CHECK(r.output.find((odd / "manifest.json").string() + ": not what cap writes (") != std::string::npos);
+    CHECK(r.output.find("2 run(s) could not be read and are not in it") != std::string::npos);
+    CHECK(r.output.find("json.exception") == std::string::npos);
+    const std::string md = read_text(out / "table.md");
+    INFO(md);
+    CHECK(md.find("| CAP-m | 90.47/87.16 | 91.6/87.7 | -1.13/-0.54 |") != std::string::npos);
+    CHECK(md.find("| movement | missing | unknown |  |") != std::string::npos);
+}
+
 TEST_CASE("report: the paper's layout files load, with the published numbers of docs/algorithms.md §1") {
     const fs::path paper = fs::path(cap::test::kSourceDir) / "configs" / "paper";
     for (const auto& e : fs::directory_iterator(paper)) {

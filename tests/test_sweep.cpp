@@ -218,6 +218,19 @@ TEST_CASE("sweep: --dry-run lists every run and writes nothing") {
     CHECK(one.output.find("seed=2") != std::string::npos);
     CHECK(one.output.find("seed=1") == std::string::npos);
     CHECK(run_cap("sweep " + digits.string() + " --dry-run --cell 7 --out " + out.string()).exit_code == 2);
+
+    // A folder in the way of one run (not a run of this sweep): counted among the runs that would
+    // not start, and the dry run says so by its exit status (what `cap sweep` would do: refuse).
+    const fs::path taken = cap::test::scratch_dir("sweep_dry_conflict") / "out";
+    write_text(taken / "1-plain" / "notes.txt", "mine");
+    auto conflict =
+        run_cap("sweep " + sweep_file("sweep_dry_recipe", kTwoAxes).string() + " --dry-run --out " + taken.string());
+    INFO(conflict.output);
+    CHECK(conflict.exit_code == 2);
+    CHECK(conflict.output.find("conflict") != std::string::npos);
+    CHECK(conflict.output.find("1 of 4 runs would not start") != std::string::npos);
+    CHECK(fs::exists(taken / "1-plain" / "notes.txt"));
+    CHECK_FALSE(fs::exists(taken / "sweep.json"));
 }
 
 TEST_CASE("sweep: a run folder holding only a temporary file (killed mid-write) is run again") {
@@ -412,7 +425,7 @@ TEST_CASE("sweep: the paper's tables list every cell") {
         CHECK(e.cells.size() == count);
         auto r = run_cap("sweep " + paper + file + " --dry-run --out " +
                          (cap::test::scratch_dir("sweep_paper_dry") / "out").string());
-        CHECK(r.exit_code == 0);
+        CHECK(r.exit_code == (r.output.find("would not start") != std::string::npos ? 2 : 0));
         for (const auto& c : e.cells) CHECK(r.output.find(c.name) != std::string::npos);
     }
     auto main = cap::sweep::expand_sweep(paper + "main.toml", {});

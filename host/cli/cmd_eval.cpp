@@ -9,6 +9,7 @@
 #include "hf/hub_cache.hpp"
 #include "model/checkpoint.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -73,7 +74,7 @@ int cmd_eval(const EvalCommand& options) {
         std::cout << out.dump() << "\n";
         return kExitOk;
     } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
+        spdlog::error("{}", util::error_text(e));
         return kExitFailure;
     }
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "report/report.hpp"
+#include "util/error_text.hpp"
 
 namespace cap::cli {
 
@@ -26,7 +27,7 @@ int cmd_report(const ReportOptions& options) {
                 spdlog::info("layout {} (from {})", request.layout.string(), sweep_json.string());
             }
         } catch (const std::exception& e) {
-            spdlog::warn("{}: unreadable ({}); no layout taken from it", sweep_json.string(), e.what());
+            spdlog::warn("{}: unreadable ({}); no layout taken from it", sweep_json.string(), util::error_text(e));
         }
     }
     request.out_dir =
@@ -44,12 +45,17 @@ int cmd_report(const ReportOptions& options) {
         auto outcome = report::write_report(request);
         for (const auto& w : outcome.warnings) spdlog::warn("{}", w);
         for (const auto& f : outcome.files) std::cout << "wrote " << f.string() << "\n";
+        if (outcome.unreadable_runs) {
+            spdlog::error("report: {} run(s) could not be read and are not in it (named above)",
+                          outcome.unreadable_runs);
+            return kExitFailure;
+        }
         return kExitOk;
     } catch (const recipe::RecipeErrors& e) {
         print_diagnostics(e.diagnostics());
         return kExitUsage;
     } catch (const std::exception& e) {
-        spdlog::error("report: {}", e.what());
+        spdlog::error("report: {}", util::error_text(e));
         return kExitFailure;
     }
 }

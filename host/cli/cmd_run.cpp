@@ -7,6 +7,7 @@
 #include "recipe/resolve.hpp"
 #include "run/execute.hpp"
 #include "run/run_dir.hpp"
+#include "util/error_text.hpp"
 #include "util/run_lock.hpp"
 #include "util/stop_request.hpp"
 
@@ -67,7 +68,7 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
         report_registry_problems(registry);
         return kExitUsage;
     } catch (const std::exception& e) {
-        spdlog::error("{}: {}", options.recipe, e.what());
+        spdlog::error("{}: {}", options.recipe, util::error_text(e));
         return kExitUsage;
     }
     if (std::string problem = resume ? "" : run::check_run_dir(options.out_dir); !problem.empty()) {
@@ -80,7 +81,7 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     try {
         dir = resume ? std::filesystem::path(options.resume) : run::create_run_dir(options.out_dir, r.run_name);
     } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
+        spdlog::error("{}", util::error_text(e));
         return kExitFailure;
     }
     if (!lock)

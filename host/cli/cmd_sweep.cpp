@@ -72,10 +72,13 @@ int cmd_sweep(const GlobalOptions& global, const SweepOptions& options) {
 
     if (options.dry_run) {
         sweep::print_listing(expansion, plans, out_dir);
-        if (const size_t stopped = sweep::report_problems(plans))
+        // The exit status answers "would `cap sweep` start?", so scripts can ask it first.
+        if (const size_t stopped = sweep::report_problems(plans)) {
             std::cerr
                 << stopped << " of " << plans.size()
                 << " runs would not start here (above: why); `cap sweep` refuses to start until every run validates\n";
+            return kExitUsage;
+        }
         return kExitOk;
     }
     if (sweep::report_problems(plans)) return kExitUsage;

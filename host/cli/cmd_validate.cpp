@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "recipe/resolve.hpp"
+#include "util/error_text.hpp"
 
 namespace cap::cli {
 
@@ -21,7 +22,7 @@ int cmd_validate(const GlobalOptions& global, const std::string& recipe_file, co
         print_diagnostics(e.diagnostics());
         return kExitUsage;
     } catch (const std::exception& e) {
-        std::cerr << recipe_file << ": error: " << e.what() << "\n";
+        std::cerr << recipe_file << ": error: " << util::error_text(e) << "\n";
         return kExitUsage;
     }
 }

@@ -4,6 +4,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "text/unicode.hpp"
+
 namespace cap::data {
 
 namespace {
@@ -57,11 +59,16 @@ std::vector<std::string> glue_task_names() {
 
 std::vector<TextExample> read_glue_tsv(const std::filesystem::path& path, const GlueTaskSpec& spec) {
     const std::string file = path.string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(file + " is a folder, not a TSV file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + file);
     std::string line;
     if (!std::getline(in, line)) throw std::runtime_error(file + ":1: empty file (expected a header row)");
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM, as spreadsheet programs write
+    if (const std::string problem = text::utf8_problem(line); !problem.empty())
+        throw std::runtime_error(file + ":1: " + problem + " (cap reads UTF-8 text)");
     const auto header = split_tabs(line);
     auto column = [&](const std::string& name) -> size_t {
         for (size_t i = 0; i < header.size(); ++i)
@@ -80,6 +87,8 @@ std::vector<TextExample> read_glue_tsv(const std::filesystem::path& path, const 
         ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
+        if (const std::string problem = text::utf8_problem(line); !problem.empty())
+            throw std::runtime_error(file + ":" + std::to_string(number) + ": " + problem + " (cap reads UTF-8 text)");
         const auto fields = split_tabs(line);
         if (fields.size() != header.size())
             throw std::runtime_error(file + ":" + std::to_string(number) + ": " + std::to_string(fields.size()) +
@@ -98,6 +107,8 @@ std::vector<TextExample> read_glue_tsv(const std::filesystem::path& path, const 
         e.line = number;
         out.push_back(std::move(e));
     }
+    // Accuracy over no examples would print 0 and exit 0: an empty split is an error.
+    if (out.empty()) throw std::runtime_error(file + ": no examples after the header row");
     return out;
 }
 

@@ -9,6 +9,9 @@
 #include <numeric>
 #include <sstream>
 
+#include "text/unicode.hpp"
+#include "util/error_text.hpp"
+
 namespace cap::data {
 
 namespace {
@@ -29,6 +32,8 @@ std::string text_field(const nlohmann::json& j, const char* key, const std::stri
 
 std::vector<SquadExample> read_squad(const std::filesystem::path& path) {
     const std::string file = path.string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(file + " is a folder, not a SQuAD JSON file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + file);
     std::stringstream buffer;
@@ -40,7 +45,7 @@ std::vector<SquadExample> read_squad(const std::filesystem::path& path) {
     } catch (const nlohmann::json::parse_error& e) {
         const size_t byte = std::min<size_t>(e.byte, text.size());
         const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(byte), '\n');
-        throw std::runtime_error(file + ":" + std::to_string(line) + ": invalid JSON: " + e.what());
+        throw std::runtime_error(file + ":" + std::to_string(line) + ": invalid JSON: " + util::error_text(e));
     }
     const auto& data = field(root, "data", "top level", file);
     if (!data.is_array()) throw std::runtime_error(file + ": 'data' is not an array");
@@ -62,6 +67,9 @@ std::vector<SquadExample> read_squad(const std::filesystem::path& path) {
                 SquadExample e;
                 e.id = text_field(qas[q], "id", where, file);
                 e.question = text_field(qas[q], "question", where, file);
+                // An empty question leaves the model nothing to answer; SQuAD has none.
+                if (text::python_split(e.question).empty())
+                    throw std::runtime_error(file + ": " + where + ".question (id '" + e.id + "') is empty");
                 e.context = context;
                 const auto& answers = field(qas[q], "answers", where, file);
                 for (size_t k = 0; k < answers.size(); ++k) {
@@ -77,6 +85,8 @@ std::vector<SquadExample> read_squad(const std::filesystem::path& path) {
             }
         }
     }
+    // F1 over no questions would print 0 and exit 0: an empty split is an error.
+    if (out.empty()) throw std::runtime_error(file + ": no questions (every 'qas' list is empty)");
     return out;
 }
 

@@ -1,6 +1,15 @@
 #include "hf/bert_config.hpp"
 
+#include "hf/safetensors_format.hpp"
+#include "util/error_text.hpp"
+
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -18,6 +27,14 @@ std::vector<int64_t> BertConfig::kept_heads(int64_t layer) const {
         if (it == pruned_heads.end() || std::find(it->second.begin(), it->second.end(), h) == it->second.end())
             kept.push_back(h);
     return kept;
+}
+
+double BertConfig::parameter_count() const {
+    const double h = static_cast<double>(hidden_size), i = static_cast<double>(intermediate_size);
+    const double embeddings =
+        (static_cast<double>(vocab_size) + static_cast<double>(max_position_embeddings) + type_vocab_size + 2) * h;
+    const double layer = 4 * (h * h + h) + 2 * h * i + i + h + 4 * h;
+    return embeddings + static_cast<double>(num_hidden_layers) * layer + h * h + h;
 }
 
 int64_t BertConfig::intermediate_in_layer(int64_t layer) const {
@@ -52,12 +69,28 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
     c.max_position_embeddings = positive(j, "max_position_embeddings", c.max_position_embeddings, source, false);
     c.type_vocab_size = positive(j, "type_vocab_size", c.type_vocab_size, source, false);
     c.layer_norm_eps = number(j, "layer_norm_eps", c.layer_norm_eps, source);
+    // A zero or negative epsilon makes LayerNorm divide by zero (or take a root of a negative).
+    if (!(c.layer_norm_eps > 0) || !std::isfinite(c.layer_norm_eps))
+        throw std::runtime_error(source + ": 'layer_norm_eps' must be a positive number (it is " +
+                                 j["layer_norm_eps"].dump() + ")");
     c.hidden_dropout_prob = number(j, "hidden_dropout_prob", c.hidden_dropout_prob, source);
     c.attention_probs_dropout_prob = number(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, source);
     c.classifier_dropout = number(j, "classifier_dropout", -1, source);
     c.initializer_range = number(j, "initializer_range", c.initializer_range, source);
     if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
         c.pad_token_id = j["pad_token_id"].get<int64_t>();
+    // Sizes that would not fit in memory are refused here, before anything is allocated.
+    const double parameters = c.parameter_count();
+    const double bytes = parameters * 4;
+    const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    if (memory > 0 && bytes > memory) {
+        char text[160];
+        std::snprintf(text, sizeof text, "%.3g billion parameters (%.1f GiB as float32), more than the %.1f GiB",
+                      parameters / 1e9, bytes / double(1u << 30), memory / double(1u << 30));
+        throw std::runtime_error(source + ": the model it describes has " + text +
+                                 " of memory here: check its sizes (hidden_size, num_hidden_layers, "
+                                 "intermediate_size, vocab_size)");
+    }
     if (c.hidden_size % c.num_attention_heads != 0)
         throw std::runtime_error(source + ": hidden_size is not a multiple of num_attention_heads");
     const std::string act = j.value("hidden_act", "gelu");
@@ -107,7 +140,7 @@ BertConfig BertConfig::load(const std::filesystem::path& file) {
     try {
         in >> j;
     } catch (const std::exception& e) {
-        throw std::runtime_error(file.string() + " is not valid JSON: " + e.what());
+        throw std::runtime_error(file.string() + " is not valid JSON: " + util::error_text(e));
     }
     return from_json(j, file.string());
 }
@@ -150,6 +183,42 @@ nlohmann::ordered_json BertConfig::to_json(const nlohmann::json& original) const
     for (auto& [k, v] : original.items())
         if (!j.contains(k) && k != "pruned_heads" && k != "intermediate_sizes") j[k] = v;
     return j;
+}
+
+// config.json against the checkpoint's tensors, before a model of config.json's sizes is
+// allocated: a typo there (num_hidden_layers 100000) is an error naming it, not gigabytes
+// allocated and then a shape mismatch.
+void check_config_against_weights(const BertConfig& config, const SafetensorsHeader& header,
+                                  const std::filesystem::path& config_file, const std::filesystem::path& weights_file) {
+    int64_t layers = 0;
+    for (const auto& e : header.entries) {
+        const std::string suffix = "embeddings.word_embeddings.weight";
+        const bool embeddings =
+            e.name.size() >= suffix.size() && e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        if (embeddings && e.shape.size() == 2 && (e.shape[0] != config.vocab_size || e.shape[1] != config.hidden_size))
+            throw std::runtime_error(config_file.string() + ": vocab_size " + std::to_string(config.vocab_size) +
+                                     " and hidden_size " + std::to_string(config.hidden_size) + " do not match " +
+                                     weights_file.string() + ", whose " + e.name + " is [" +
+                                     std::to_string(e.shape[0]) + ", " + std::to_string(e.shape[1]) + "]");
+        const auto at = e.name.find("encoder.layer.");
+        if (at == std::string::npos) continue;
+        const char* digits = e.name.c_str() + at + std::strlen("encoder.layer.");
+        char* end = nullptr;
+        const long long index = std::strtoll(digits, &end, 10);
+        if (end != digits && *end == '.' && index >= 0 && index < (1LL << 30))
+            layers = std::max<int64_t>(layers, index + 1);
+    }
+    if (layers > 0 && config.num_hidden_layers > layers)
+        throw std::runtime_error(config_file.string() + ": num_hidden_layers is " +
+                                 std::to_string(config.num_hidden_layers) + " but " + weights_file.string() +
+                                 " holds " + std::to_string(layers) + " layers");
+}
+
+void check_vocabulary_size(const BertConfig& config, size_t tokens, const std::filesystem::path& config_file,
+                           const std::filesystem::path& vocab_file) {
+    if (static_cast<int64_t>(tokens) > config.vocab_size)
+        throw std::runtime_error(config_file.string() + ": vocab_size is " + std::to_string(config.vocab_size) +
+                                 " but " + vocab_file.string() + " has " + std::to_string(tokens) + " tokens");
 }
 
 }  // namespace cap::hf

@@ -35,6 +35,7 @@ struct BertConfig {
     int64_t heads_in_layer(int64_t layer) const;           // num_attention_heads minus pruned ones
     std::vector<int64_t> kept_heads(int64_t layer) const;  // original indices still present
     int64_t intermediate_in_layer(int64_t layer) const;
+    double parameter_count() const;  // of the encoder and embeddings, before any pruning
     bool compacted() const { return !pruned_heads.empty() || !intermediate_sizes.empty(); }
     double classifier_dropout_prob() const { return classifier_dropout < 0 ? hidden_dropout_prob : classifier_dropout; }
 
@@ -44,5 +45,17 @@ struct BertConfig {
     // Keeps every key of `original` it does not own, so a round trip loses nothing.
     nlohmann::ordered_json to_json(const nlohmann::json& original = nlohmann::json::object()) const;
 };
+
+struct SafetensorsHeader;
+
+// config.json against its checkpoint's tensors, before a model of config.json's sizes is
+// allocated: the word embeddings' shape and the number of layers must match. Throws naming both.
+void check_config_against_weights(const BertConfig& config, const SafetensorsHeader& header,
+                                  const std::filesystem::path& config_file, const std::filesystem::path& weights_file);
+
+// A vocabulary of `tokens` entries against config.json's vocab_size: ids past it have no
+// embedding row. Throws naming both files.
+void check_vocabulary_size(const BertConfig& config, size_t tokens, const std::filesystem::path& config_file,
+                           const std::filesystem::path& vocab_file);
 
 }  // namespace cap::hf

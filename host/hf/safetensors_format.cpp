@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "util/error_text.hpp"
+
 namespace cap::hf {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
@@ -66,7 +68,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_
     try {
         header = nlohmann::json::parse(header_json.begin(), header_json.end());
     } catch (const std::exception& e) {
-        throw invalid(file, std::string("header is not JSON (") + e.what() + ")");
+        throw invalid(file, "header is not JSON (" + util::error_text(e) + ")");
     }
     if (!header.is_object()) throw invalid(file, "header is not a JSON object");
     SafetensorsHeader out;

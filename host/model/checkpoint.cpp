@@ -7,9 +7,11 @@
 #include <set>
 #include <sstream>
 
+#include "hf/safetensors_format.hpp"
 #include "model/safetensors.hpp"
 #include "model/torch_state_dict.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -82,11 +84,18 @@ LoadedModel load_pretrained(const fs::path& folder, TaskHead head, const std::ve
         try {
             in >> out.raw_config;
         } catch (const std::exception& e) {
-            throw std::runtime_error(config_file.string() + " is not valid JSON: " + e.what());
+            throw std::runtime_error(config_file.string() + " is not valid JSON: " + util::error_text(e));
         }
     }
     BertConfig config = BertConfig::from_json(out.raw_config, config_file.string());
     if (!labels.empty()) config.labels = labels;
+    if (fs::exists(folder / "model.safetensors"))
+        hf::check_config_against_weights(config, hf::read_safetensors_header(folder / "model.safetensors"), config_file,
+                                         folder / "model.safetensors");
+    if (fs::exists(folder / "vocab.txt")) {
+        out.vocabulary = text::Vocabulary::load(folder / "vocab.txt");
+        hf::check_vocabulary_size(config, out.vocabulary->size(), config_file, folder / "vocab.txt");
+    }
     out.model = Bert(config, head);
 
     std::vector<std::pair<std::string, at::Tensor>> state;
@@ -113,7 +122,6 @@ LoadedModel load_pretrained(const fs::path& folder, TaskHead head, const std::ve
             "Some weights of {} were not initialized from the model checkpoint at {} and are newly "
             "initialized: [{}]",
             arch, folder.string(), join(r.missing));
-    if (fs::exists(folder / "vocab.txt")) out.vocabulary = text::Vocabulary::load(folder / "vocab.txt");
     return out;
 }
 

@@ -3,12 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include <climits>
+#include <fstream>
 #include <map>
 
 #include "hf/builtin_models.hpp"
 #include "hf/hub_cache.hpp"
 #include "hf/safetensors_format.hpp"
 #include "recipe/schema_check.hpp"
+#include "util/error_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -243,9 +245,17 @@ bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::strin
         shape = model_shape(config);
         // The weights' header is cheap to read: a truncated or corrupt file fails here, not
         // after the teacher has been fine-tuned.
-        if (fs::exists(folder / "model.safetensors", ec)) hf::read_safetensors_header(folder / "model.safetensors");
+        if (fs::exists(folder / "model.safetensors", ec))
+            hf::check_config_against_weights(config, hf::read_safetensors_header(folder / "model.safetensors"),
+                                             folder / "config.json", folder / "model.safetensors");
+        if (fs::exists(folder / "vocab.txt", ec)) {
+            std::ifstream vocab(folder / "vocab.txt");
+            size_t tokens = 0;
+            for (std::string line; std::getline(vocab, line);) ++tokens;
+            hf::check_vocabulary_size(config, tokens, folder / "config.json", folder / "vocab.txt");
+        }
     } catch (const std::exception& e) {
-        problem = e.what();
+        problem = util::error_text(e);
         return false;
     }
     return true;

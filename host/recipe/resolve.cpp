@@ -9,6 +9,7 @@
 #include "plugin/kind.hpp"
 #include "plugin/schedule_plugin.hpp"
 #include "recipe/schema_check.hpp"
+#include "util/error_text.hpp"
 #include "util/suggest.hpp"
 
 namespace fs = std::filesystem;
@@ -49,7 +50,7 @@ std::optional<PluginUse> resolve_plugin(const PluginTable& t, const host::Plugin
     try {
         lib = registry.find(t.kind, name);
     } catch (const std::exception& e) {
-        errors.push_back({name_origin, e.what()});
+        errors.push_back({name_origin, util::error_text(e)});
         return std::nullopt;
     }
     if (!lib) {
@@ -164,7 +165,7 @@ void check_criterion_fits_schedule(const ResolvedRecipe& r, std::vector<Diagnost
             errors.push_back({schedule_use->origin, names + " do not fit: the criterion ranks units at pruning "
                                                             "events, the schedule gives score thresholds"});
     } catch (const std::exception& e) {
-        errors.push_back({criterion_use.origin, e.what()});
+        errors.push_back({criterion_use.origin, util::error_text(e)});
     }
 }
 
@@ -336,10 +337,25 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
             errors.push_back({r.schedule->origin,
                               std::string("schedule does not fit model ") + r.model.pretrained +
                                   " with min_heads_per_layer = " + std::to_string(r.constraints.min_heads_per_layer) +
-                                  ": " + e.what()});
+                                  ": " + util::error_text(e)});
         }
     }
     if (r.criterion && errors.empty()) check_criterion_fits_schedule(r, errors);
+    // Caught here, before any training: a recipe that would run and do nothing, or fine-tune a
+    // teacher and then warn that it cannot prune. Checked once everything else is valid, so
+    // a typo in [criterion] is not also reported as a missing schedule.
+    if (errors.empty() && !root.entry("task"))
+        errors.push_back({Origin{root.origin.file, 1, 1, ""},
+                          "the recipe has no [task]: nothing to train or evaluate (add [task] with a name: "
+                          "\"synthetic\", a GLUE task such as \"sst2\", or \"squad\")"});
+    if (errors.empty() && r.criterion && !r.schedule)
+        errors.push_back({r.criterion->origin,
+                          "[criterion] prunes, and pruning needs a [schedule] too (add one, or remove [criterion] "
+                          "to fine-tune only)"});
+    if (errors.empty() && r.schedule && !r.criterion)
+        errors.push_back({r.schedule->origin,
+                          "[schedule] says when to prune, and pruning needs a [criterion] too (add one, or remove "
+                          "[schedule] to fine-tune only)"});
     if (errors.empty()) absolutize_paths(r);
     if (!errors.empty()) {
         // In reading order: by file, line and column; command-line arguments last.

@@ -124,7 +124,10 @@ host::OptionValues check_table(const Node& table, const std::vector<OptionSpec>&
             continue;
         }
         OptionValue v;
-        if (convert_value(e.key, e.value, *spec, v, errors)) values[e.key] = std::move(v);
+        if (convert_value(e.key, e.value, *spec, v, errors))
+            values[e.key] = std::move(v);
+        else if (spec->default_value)  // the error is recorded; the default keeps later checks going
+            values[e.key] = *spec->default_value;
     }
     for (const auto& s : schema) {
         if (table.find(s.name)) continue;

@@ -44,7 +44,13 @@ ReportOutcome write_report(const ReportRequest& request) {
         }
         const auto dirs = find_run_dirs(path);
         for (const auto& dir : dirs) {
-            runs.push_back(read_run(dir));
+            try {
+                runs.push_back(read_run(dir));
+            } catch (const std::exception& e) {  // one damaged run does not cost the whole table
+                out.warnings.push_back(std::string(e.what()) + "; the run is left out of the report");
+                ++out.unreadable_runs;
+                continue;
+            }
             if (!runs.back().finished)
                 out.warnings.push_back(dir.string() + ": unfinished (no summary.json); shown as missing");
             if (runs.back().unreadable_lines)

@@ -16,9 +16,10 @@ struct ReportRequest {
 struct ReportOutcome {
     std::vector<std::filesystem::path> files;
     std::vector<std::string> warnings;  // unfinished or absent runs, plots not drawn
+    size_t unreadable_runs = 0;         // left out, each named in warnings
 };
 
-// Throws recipe::RecipeErrors for a bad layout, std::runtime_error for an unreadable run.
+// Throws recipe::RecipeErrors for a bad layout; an unreadable run is left out and named in warnings.
 ReportOutcome write_report(const ReportRequest& request);
 
 }  // namespace cap::report

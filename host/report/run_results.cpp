@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "hf/safetensors_format.hpp"
+#include "util/error_text.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -29,7 +30,7 @@ json read_json(const fs::path& file) {
     try {
         return json::parse(read_text(file));
     } catch (const json::exception& e) {
-        throw std::runtime_error(file.string() + ": not valid JSON (" + e.what() + ")");
+        throw std::runtime_error(file.string() + ": not valid JSON (" + util::error_text(e) + ")");
     }
 }
 
@@ -136,9 +137,12 @@ std::string derived_method(const std::string& criterion, const std::vector<std::
     return out;
 }
 
-RunResult read_run(const fs::path& dir) {
+namespace {
+
+RunResult read_run_files(const fs::path& dir, const char*& reading) {
     RunResult r;
     r.dir = dir;
+    reading = "manifest.json";
     const json manifest = read_json(dir / "manifest.json");
     const json& resolved = manifest.at("resolved");
     r.name = resolved.at("run").value("name", dir.filename().string());
@@ -160,6 +164,7 @@ RunResult read_run(const fs::path& dir) {
     if (fs::exists(dir / "metrics.jsonl")) read_losses(dir / "metrics.jsonl", r);
     if (!fs::exists(dir / "summary.json")) return r;
     r.finished = true;
+    reading = "summary.json";
     const json summary = read_json(dir / "summary.json");
     r.main_metric = summary.value("main_metric", "");
     if (summary.contains("teacher") && summary["teacher"].contains("metrics"))
@@ -177,6 +182,17 @@ RunResult read_run(const fs::path& dir) {
         if (fs::exists(dir / "remaining_weights.csv")) read_matrices(dir / "remaining_weights.csv", r);
     }
     return r;
+}
+
+}  // namespace
+
+RunResult read_run(const fs::path& dir) {
+    const char* reading = "manifest.json";
+    try {
+        return read_run_files(dir, reading);
+    } catch (const json::exception& e) {  // a well-formed file of the wrong shape
+        throw std::runtime_error((dir / reading).string() + ": not what cap writes (" + util::error_text(e) + ")");
+    }
 }
 
 std::vector<fs::path> find_run_dirs(const fs::path& path) {

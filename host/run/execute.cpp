@@ -13,6 +13,7 @@
 #include "run/schedule_trace.hpp"
 #include "run/training_pipeline.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
 #include "util/logging.hpp"
 #include "util/stop_request.hpp"
 
@@ -119,7 +120,7 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
                      stop.signal, dir.string());
         return false;
     } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
+        spdlog::error("run '{}' failed: {}", r.run_name, util::error_text(e));
         return false;
     }
 }

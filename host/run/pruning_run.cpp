@@ -135,6 +135,12 @@ void PruningRun::deliver_bank(uint32_t source, int32_t snapshot, int64_t step, d
     hand_to_modules(source, snapshot, step, sparsity, representations, labels);
 }
 
+int64_t PruningRun::first_missing_bank(int64_t count) const {
+    for (int64_t i = 0; i < count; ++i)
+        if (!std::filesystem::exists(journal_entry(checkpoint_dir, i, "json"))) return i;
+    return -1;
+}
+
 void PruningRun::replay_banks(int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
         const auto json_file = journal_entry(checkpoint_dir, i, "json");

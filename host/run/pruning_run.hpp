@@ -116,6 +116,8 @@ public:
     // A resumed run: delivers the journal's first `count` banks again, in their order, and
     // forgets the later ones (written after the checkpoint being resumed).
     void replay_banks(int64_t count);
+    // The first bank the journal lacks among the first `count` (-1: it holds them all).
+    int64_t first_missing_bank(int64_t count) const;
     // Pruning checkpoints and the bank journal, once the run's result and summary are saved.
     void remove_checkpoints() const;
     // The size metrics.jsonl had when pruning first began (kept in checkpoints/pruning-start.json):

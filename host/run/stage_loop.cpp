@@ -15,6 +15,7 @@
 #include "run/stage_units.hpp"
 #include "train/checkpoint.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
 #include "util/fault_point.hpp"
 #include "util/run_lock.hpp"
 #include "util/stop_request.hpp"
@@ -80,7 +81,7 @@ public:
                 try {
                     units_->select(run, static_cast<int>(k), st, progress_at(step));
                 } catch (const std::exception& e) {
-                    throw std::runtime_error(name + ": " + e.what());  // which stage, for a run of ten
+                    throw std::runtime_error(name + ": " + util::error_text(e));  // which stage, for a run of ten
                 }
                 spdlog::info("{}: importance pass and selection in {:.1f} s", name, seconds_since(stage_start));
 
@@ -219,16 +220,15 @@ private:
                     throw std::runtime_error(file.string() + " is for stage " + std::to_string(k) +
                                              ", which the recipe's schedule does not have");
                 const auto banks = state.at("banks").get<int64_t>();
-                for (int64_t i = 0; i < banks; ++i)
-                    if (!fs::exists(run.checkpoint_dir / "banks" / fmt::format("bank-{:03d}.json", i)))
-                        throw std::runtime_error("the bank journal lacks bank " + std::to_string(i) + " of " +
-                                                 std::to_string(banks));
+                if (const int64_t missing = run.first_missing_bank(banks); missing >= 0)
+                    throw std::runtime_error("the bank journal lacks bank " + std::to_string(missing) + " of " +
+                                             std::to_string(banks));
                 units_->restore_state(folder, static_cast<int>(k));  // reads everything before it changes anything
                 try {  // metrics.jsonl is cut back by the stage's retraining (it may have newer checkpoints)
                     train::restore_weights_and_generators(folder, run.student);
                     run.replay_banks(banks);
                 } catch (const std::exception& e) {  // the masks are already restored: no going back
-                    throw Fatal{folder.string() + ": " + e.what()};
+                    throw Fatal{folder.string() + ": " + util::error_text(e)};
                 }
                 spdlog::info("{}: resuming from {} (step {})", stage_name(static_cast<size_t>(k)), folder.string(),
                              state.at("step").get<int64_t>());
@@ -237,7 +237,7 @@ private:
                 throw std::runtime_error("cannot resume from the stage checkpoint " + f.what);
             } catch (const std::exception& e) {
                 spdlog::warn("stage checkpoint {} is unusable ({}); trying the one before it", folder.string(),
-                             e.what());
+                             util::error_text(e));
             }
         }
         return std::nullopt;

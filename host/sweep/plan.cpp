@@ -2,13 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -16,6 +10,8 @@
 
 #include "recipe/serialize.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
+#include "util/file_lock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,7 +40,7 @@ std::vector<CellPlan> plan_cells(const Expansion& expansion, const std::vector<s
         } catch (const recipe::RecipeErrors& e) {
             p.problems = e.diagnostics();
         } catch (const std::exception& e) {
-            p.problems.push_back({recipe::Origin{p.cell->recipe.file.string(), 0, 0, ""}, e.what()});
+            p.problems.push_back({recipe::Origin{p.cell->recipe.file.string(), 0, 0, ""}, util::error_text(e)});
         }
         plans.push_back(std::move(p));
     }
@@ -81,27 +77,6 @@ namespace {
 
 // Slurm array tasks finish at once and each records its own run: the read-modify-write of
 // sweep.json happens under an exclusive flock on a file beside it, released when this closes.
-class SweepJsonLock {
-public:
-    explicit SweepJsonLock(const fs::path& out_dir) {
-        const fs::path file = out_dir / ".sweep-json.lock";
-        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0) throw std::runtime_error(file.string() + ": cannot open the lock file: " + std::strerror(errno));
-        while (::flock(fd_, LOCK_EX) != 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd_);
-            throw std::runtime_error(file.string() + ": cannot lock: " + std::strerror(err));
-        }
-    }
-    ~SweepJsonLock() { ::close(fd_); }
-    SweepJsonLock(const SweepJsonLock&) = delete;
-    SweepJsonLock& operator=(const SweepJsonLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
-
 // The statuses sweep.json holds now, by run name (none when it is missing or unreadable: it is
 // rewritten whole either way).
 std::map<std::string, std::string> recorded_statuses(const fs::path& file) {
@@ -121,7 +96,8 @@ std::map<std::string, std::string> recorded_statuses(const fs::path& file) {
 
 void write_sweep_json(const Expansion& e, const std::vector<CellPlan>& plans, const fs::path& out_dir,
                       const std::string& recipe_file) {
-    SweepJsonLock lock(out_dir);
+    util::FileLock lock(out_dir / ".sweep-json.lock");  // array tasks rewrite it in turn
+    lock.lock();
     // Runs this process has no plan for keep what another writer (an array task) recorded.
     const auto recorded = recorded_statuses(out_dir / "sweep.json");
     nlohmann::ordered_json j;

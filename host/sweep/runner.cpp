@@ -6,6 +6,7 @@
 
 #include "recipe/serialize.hpp"
 #include "report/report.hpp"
+#include "util/error_text.hpp"
 #include "util/logging.hpp"
 #include "util/run_lock.hpp"
 #include "util/stop_request.hpp"
@@ -27,7 +28,7 @@ bool render_report(const Expansion& expansion, const fs::path& out_dir) {
         spdlog::info("sweep: report in {} ({} files)", request.out_dir.string(), outcome.files.size());
         return true;
     } catch (const std::exception& e) {
-        spdlog::error("sweep: the report failed: {}", e.what());
+        spdlog::error("sweep: the report failed: {}", util::error_text(e));
         return false;
     }
 }
@@ -66,7 +67,7 @@ SweepOutcome run_cells(const Expansion& expansion, std::vector<CellPlan>& plans,
             if (resume) util::remove_write_leftovers(dir);
         } catch (const std::exception& e) {
             ++failed;  // not recorded as failed: another task may be running it right now
-            spdlog::error("sweep: run '{}': {}", p.cell->name, e.what());
+            spdlog::error("sweep: run '{}': {}", p.cell->name, util::error_text(e));
             continue;
         }
         const bool ok = execute(*p.resolved, dir, resume);

@@ -64,4 +64,17 @@ std::vector<std::string> python_split(std::string_view text) {
     return words;
 }
 
+std::string utf8_problem(std::string_view text) {
+    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    const auto size = static_cast<utf8proc_ssize_t>(text.size());
+    for (utf8proc_ssize_t at = 0; at < size;) {
+        if (bytes[at] == 0) return "a NUL byte at byte " + std::to_string(at + 1);
+        utf8proc_int32_t cp = 0;
+        const auto n = utf8proc_iterate(bytes + at, size - at, &cp);
+        if (n <= 0) return "invalid UTF-8 at byte " + std::to_string(at + 1);
+        at += n;
+    }
+    return "";
+}
+
 }  // namespace cap::text

@@ -3,15 +3,23 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "text/unicode.hpp"
+
 namespace cap::text {
 
 Vocabulary Vocabulary::load(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read vocabulary " + file.string());
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+        throw std::runtime_error(file.string() + " is a folder, not a vocabulary");
     std::vector<std::string> tokens;
     std::string line;
     while (std::getline(in, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (const std::string problem = utf8_problem(line); !problem.empty())
+            throw std::runtime_error(file.string() + ":" + std::to_string(tokens.size() + 1) + ": " + problem +
+                                     " (a vocabulary is UTF-8 text, one token per line)");
         tokens.push_back(line);
     }
     try {

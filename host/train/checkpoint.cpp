@@ -12,6 +12,7 @@
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error_text.hpp"
 #include "util/run_lock.hpp"
 
 namespace fs = std::filesystem;
@@ -94,7 +95,7 @@ TrainingState parse_state(const nlohmann::json& j, const fs::path& folder) {
         if (j.contains("extra")) s.extra = j.at("extra");
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error((folder / "state.json").string() + " lacks a field or has one of the wrong type (" +
-                                 std::string(e.what()).substr(std::string(e.what()).find(']') + 2) + ")");
+                                 util::error_text(e) + ")");
     }
     return s;
 }
@@ -204,7 +205,8 @@ std::optional<TrainingState> restore_newest(const fs::path& dir, const std::stri
             apply(saved, model, folder);
             return state;
         } catch (const std::exception& e) {
-            spdlog::warn("checkpoint {} is unusable ({}); trying the one before it", folder.string(), e.what());
+            spdlog::warn("checkpoint {} is unusable ({}); trying the one before it", folder.string(),
+                         util::error_text(e));
         }
     }
     return std::nullopt;

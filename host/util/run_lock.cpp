@@ -47,33 +47,21 @@ void check_run_folder() {
                                  "recreated)");
 }
 
-RunLock::RunLock(const fs::path& dir) {
-    const fs::path file = dir / kRunLockFile;
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw std::runtime_error("cannot lock run folder " + dir.string() + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        const long pid = read_pid(fd_);
-        ::close(fd_);
-        fd_ = -1;
-        if (err == EWOULDBLOCK)
-            throw RunFolderBusy("run folder " + dir.string() + " is in use by " + holder_text(pid) +
-                                ", which is still running: one writer per run folder; wait for it, or stop it "
-                                "first (a killed run's folder is free again)");
-        throw std::runtime_error("cannot lock run folder " + dir.string() + ": " + std::strerror(err));
-    }
+RunLock::RunLock(const fs::path& dir) : lock_(dir / kRunLockFile) {
+    if (!lock_.try_lock())
+        throw RunFolderBusy("run folder " + dir.string() + " is in use by " + holder_text(read_pid(lock_.fd())) +
+                            ", which is still running: one writer per run folder; wait for it, or stop it "
+                            "first (a killed run's folder is free again)");
     const std::string pid = std::to_string(static_cast<long>(::getpid())) + "\n";
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    if (::ftruncate(lock_.fd(), 0) != 0 ||
+        ::pwrite(lock_.fd(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
         // The lock holds without the PID; only the busy message would be vaguer.
     }
     struct stat folder {};
     if (::stat(dir.c_str(), &folder) == 0) g_held = HeldFolder{dir, folder.st_dev, folder.st_ino};
 }
 
-RunLock::~RunLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays for the next run to take
-    g_held.reset();
-}
+RunLock::~RunLock() { g_held.reset(); }  // lock_ lets go; the file stays for the next run to take
 
 std::optional<long> run_lock_holder(const fs::path& dir) {
     const int fd = ::open((dir / kRunLockFile).c_str(), O_RDONLY | O_CLOEXEC);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "util/file_lock.hpp"
+
 namespace cap::util {
 
 inline constexpr const char* kRunLockFile = ".cap-run.lock";
@@ -27,7 +29,7 @@ public:
     RunLock& operator=(const RunLock&) = delete;
 
 private:
-    int fd_ = -1;
+    FileLock lock_;
 };
 
 // While a RunLock is held: throws std::runtime_error when its folder was deleted or replaced

@@ -12,17 +12,20 @@ namespace {
 class CubicSchedule : public cap::Schedule {
 public:
     static cap::Metadata metadata() {
-        return {"cubic",
-                "1.0.0",
-                "cubic threshold from initial to final between two warm-ups (movement pruning)",
-                {cap::Option::Float("initial_threshold", 1.0, "threshold at the start (top-k: fraction kept)"),
-                 cap::Option::Float("final_threshold", 0.1, "threshold at the end, which evaluation uses"),
-                 cap::Option::Int("warmup_steps", 0,
-                                  "the unit of both warm-ups, in optimizer steps (the reference "
-                                  "passes its learning-rate warm-up, --warmup_steps)")
-                     .min(0),
-                 cap::Option::Float("initial_warmup", 1.0, "warm-ups with the initial threshold").min(0),
-                 cap::Option::Float("final_warmup", 2.0, "warm-ups with the final threshold at the end").min(0)}};
+        return {
+            "cubic",
+            "1.0.0",
+            "cubic threshold from initial to final between two warm-ups (movement pruning)",
+            // Both criteria that follow a threshold read it in [0, 1]: top-k as the fraction kept,
+            // soft movement as a bound on sigmoid(scores). 1.5 would keep everything forever.
+            {cap::Option::Float("initial_threshold", 1.0, "threshold at the start (top-k: fraction kept)").range(0, 1),
+             cap::Option::Float("final_threshold", 0.1, "threshold at the end, which evaluation uses").range(0, 1),
+             cap::Option::Int("warmup_steps", 0,
+                              "the unit of both warm-ups, in optimizer steps (the reference "
+                              "passes its learning-rate warm-up, --warmup_steps)")
+                 .min(0),
+             cap::Option::Float("initial_warmup", 1.0, "warm-ups with the initial threshold").min(0),
+             cap::Option::Float("final_warmup", 2.0, "warm-ups with the final threshold at the end").min(0)}};
     }
 
     CubicSchedule(const cap::Host&, const cap::Options& options)
