@@ -76,7 +76,9 @@ std::vector<TextExample> read_glue_tsv(const std::filesystem::path& path, const 
         throw std::runtime_error(file + ":1: no column '" + name + "' in the header (task " + spec.name + ")");
     };
     const size_t col_a = column(spec.text_a);
-    const std::optional<size_t> col_b = spec.text_b.empty() ? std::nullopt : std::optional<size_t>(column(spec.text_b));
+    // A plain index and a flag: GCC 12 warns of an uninitialised std::optional<size_t> here.
+    const bool has_b = !spec.text_b.empty();
+    const size_t col_b = has_b ? column(spec.text_b) : 0;
     const size_t col_label = column(spec.label);
     std::map<std::string, int64_t> label_ids;
     for (size_t i = 0; i < spec.labels.size(); ++i) label_ids[spec.labels[i]] = static_cast<int64_t>(i);
@@ -102,7 +104,7 @@ std::vector<TextExample> read_glue_tsv(const std::filesystem::path& path, const 
         }
         TextExample e;
         e.a = fields[col_a];
-        if (col_b) e.b = fields[*col_b];
+        if (has_b) e.b = fields[col_b];
         e.label = label->second;
         e.line = number;
         out.push_back(std::move(e));

@@ -85,8 +85,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
     const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
     if (memory > 0 && bytes > memory) {
         char text[160];
-        std::snprintf(text, sizeof text, "%.3g billion parameters (%.1f GiB as float32), more than the %.1f GiB",
-                      parameters / 1e9, bytes / double(1u << 30), memory / double(1u << 30));
+        std::snprintf(text, sizeof text, "%.3g parameters (%.3g GiB as float32), more than the %.1f GiB", parameters,
+                      bytes / double(1u << 30), memory / double(1u << 30));
         throw std::runtime_error(source + ": the model it describes has " + text +
                                  " of memory here: check its sizes (hidden_size, num_hidden_layers, "
                                  "intermediate_size, vocab_size)");
