@@ -188,7 +188,7 @@ TEST_CASE("first_order: the host's importance pass gives the accumulated |d CE /
     prune::ImportancePass pass{1.0, 16, at::kCPU};
     cap_progress p{};
     p.struct_size = sizeof(p);
-    auto got = prune::select_structured(bert, *task, c, ce, masks, selection(1, 3, &one), pass, kCpu, p);
+    auto got = prune::select_structured(bert, *task, c, ce, masks, selection(1, 3, &one), pass, kCpu, p, true);
     CHECK(at::allclose(got.importance.heads, want_h, 1e-5, 1e-7));
     CHECK(at::allclose(got.importance.ffn, want_f, 1e-5, 1e-7));
     CHECK(want_h[1][0].item<float>() > 0);
@@ -196,7 +196,7 @@ TEST_CASE("first_order: the host's importance pass gives the accumulated |d CE /
     CHECK(got.masks.pruned_neurons() == 3);
     // Half the subset reads only the first 20 examples: smaller sums.
     prune::ImportancePass half{0.5, 16, at::kCPU};
-    auto partial = prune::select_structured(bert, *task, c, ce, masks, selection(0, 0, &one), half, kCpu, p);
+    auto partial = prune::select_structured(bert, *task, c, ce, masks, selection(0, 0, &one), half, kCpu, p, true);
     CHECK(partial.importance.ffn.sum().item<float>() < got.importance.ffn.sum().item<float>());
     // Parameters keep requiring gradients after the pass.
     for (const auto& param : bert->parameters()) CHECK(param.requires_grad());

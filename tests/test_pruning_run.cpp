@@ -362,6 +362,7 @@ TEST_CASE("pruning run: a criterion that breaks the host's rules stops the run n
         const char* says;
     };
     const Case cases[] = {
+        // Run with on_violation = "stop": under "warn" all_heads would go on to the count check.
         {"all_heads", "stage-00: criterion/fixture left layer 0 with 0 heads; [constraints] min_heads_per_layer = 1"},
         {"nan",
          "stage-00: criterion/fixture gave a non-finite importance to FFN neurons (first: layer 0, FFN neuron 3)"},
@@ -370,8 +371,9 @@ TEST_CASE("pruning run: a criterion that breaks the host's rules stops the run n
     };
     for (const auto& c : cases) {
         CAPTURE(c.misbehave);
-        const auto ran = fixture_criterion_run(std::string("misbehaving-") + c.misbehave,
-                                               std::string("misbehave = \"") + c.misbehave + "\"");
+        const auto ran = fixture_criterion_run(
+            std::string("misbehaving-") + c.misbehave,
+            std::string("misbehave = \"") + c.misbehave + "\"\n[constraints]\non_violation = \"stop\"");
         const fs::path& run = ran.first;
         const auto& result = ran.second;
         INFO(result.output);
@@ -382,6 +384,73 @@ TEST_CASE("pruning run: a criterion that breaks the host's rules stops the run n
         CHECK_FALSE(fs::exists(run / "final"));
         CHECK_FALSE(fs::exists(run / "summary.json"));
     }
+}
+
+TEST_CASE(
+    "pruning run: a layer left below min_heads_per_layer is warned about and recorded, as the reference goes on") {
+    // first_layer prunes the planned heads lowest layer first: stage-01 empties layer 0.
+    const auto ran = fixture_criterion_run("constraint-warn", "misbehave = \"first_layer\"");
+    const fs::path& run = ran.first;
+    INFO(ran.second.output);
+    REQUIRE(ran.second.exit_code == 0);
+    CHECK(ran.second.output.find("criterion/fixture left layer 0 with 0 heads; [constraints] min_heads_per_layer = 1; "
+                                 "going on, as the reference does") != std::string::npos);
+    auto stages = events(run, "stage");
+    REQUIRE(stages.size() == 2);
+    CHECK_FALSE(stages[0].contains("layers_below_min_heads"));
+    REQUIRE(stages[1].contains("layers_below_min_heads"));
+    CHECK(stages[1]["layers_below_min_heads"] ==
+          nlohmann::json::parse(R"([{"layer": 0, "heads_kept": 0, "min_heads_per_layer": 1}])"));
+    CHECK(fs::exists(run / "final" / "model.safetensors"));
+    // The report says which run and stage went below the constraint.
+    const auto report =
+        cap::test::run_cap("report " + run.string() + " --out " + (run.parent_path() / "report").string());
+    INFO(report.output);
+    CHECK(report.exit_code == 0);
+    const std::string table = cap::test::read_text(run.parent_path() / "report" / "table.md");
+    CHECK(table.find("stage-01 left layer 0 with 0 heads (min_heads_per_layer = 1)") != std::string::npos);
+}
+
+TEST_CASE(
+    "pruning run: on_violation = stop ends the run at the layer, and --resume --set on_violation=warn continues it") {
+    const auto ran =
+        fixture_criterion_run("constraint-stop", "misbehave = \"first_layer\"\n[constraints]\non_violation = \"stop\"");
+    const fs::path& run = ran.first;
+    {
+        INFO(ran.second.output);
+        CHECK(ran.second.exit_code == 1);
+        CHECK(ran.second.output.find("stage-01: criterion/fixture left layer 0 with 0 heads; [constraints] "
+                                     "min_heads_per_layer = 1; [constraints] on_violation = \"stop\" ends the run "
+                                     "here") != std::string::npos);
+        CHECK(ran.second.output.find("cap run --resume " + run.string() +
+                                     " --set constraints.on_violation=warn continues it") != std::string::npos);
+        CHECK_FALSE(fs::exists(run / "final"));
+        CHECK_FALSE(fs::exists(run / "summary.json"));
+    }
+    // --resume changes nothing else: any other key is refused, and nothing is written.
+    const std::string manifest_before = cap::test::read_text(run / "manifest.json");
+    auto refused = cap::test::run_cap("run --resume " + run.string() + " --set prune.learning_rate=1 --plugin-path " +
+                                      cap::test::kFixturesOk);
+    {
+        INFO(refused.output);
+        CHECK(refused.exit_code == 2);
+        CHECK(refused.output.find("--set prune.learning_rate cannot change on the way (only constraints.on_violation "
+                                  "and criterion.protect_kept_heads_only can") != std::string::npos);
+        CHECK(cap::test::read_text(run / "manifest.json") == manifest_before);
+    }
+    auto resumed = cap::test::run_cap("run --resume " + run.string() +
+                                      " --set constraints.on_violation=warn --plugin-path " + cap::test::kFixturesOk);
+    INFO(resumed.output);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(fs::exists(run / "summary.json"));
+    CHECK(cap::test::read_text(run / "recipe.toml").find("on_violation = 'warn'") != std::string::npos);
+    auto manifest = nlohmann::json::parse(cap::test::read_text(run / "manifest.json"));
+    REQUIRE(manifest["resumed_with"].size() == 1);
+    CHECK(manifest["resumed_with"][0]["set"] == nlohmann::json::array({"constraints.on_violation=warn"}));
+    CHECK(manifest["recipe"]["constraints"]["on_violation"] == "stop");  // what the run started with
+    auto stages = events(run, "stage");
+    REQUIRE(stages.size() == 2);
+    CHECK(stages[1]["layers_below_min_heads"].size() == 1);
 }
 
 TEST_CASE("pruning run: scores_learning_rate = 0 freezes the scores, as the reference reads it") {

@@ -80,7 +80,7 @@ struct Tiny {
         p.struct_size = sizeof(p);
         prune::StructuredMasks masks{at::ones({kLayers, kHeads}), at::ones({kLayers, kNeurons})};
         return prune::select_structured(bert, *task, c, *ce, masks, s, prune::ImportancePass{1.0, kBatch, at::kCPU},
-                                        kCpu, p);
+                                        kCpu, p, true);
     }
 
     // Runs the host's importance pass and weight selection with `c`, from `masks`.

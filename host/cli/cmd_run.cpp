@@ -1,7 +1,10 @@
 // cap run RECIPE | --resume RUN_DIR: validate, make the run folder, run (run/execute.hpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "recipe/resolve.hpp"
@@ -14,6 +17,30 @@
 namespace cap::cli {
 
 namespace {
+
+// What --resume may change: how a constraint is enforced, so that a run it stopped can go on.
+// Everything else would make the run's earlier part and its rest two different experiments.
+const std::vector<std::string> kResumableKeys = {"constraints.on_violation", "criterion.protect_kept_heads_only"};
+
+std::string resumable_keys_text() {
+    std::string out;
+    for (const auto& k : kResumableKeys) out += (out.empty() ? "" : " and ") + k;
+    return out;
+}
+
+// The first --set/--unset key that --resume may not change ("--set a.b"), or "".
+std::string not_resumable_override(const recipe::Overrides& overrides) {
+    auto allowed = [](const std::string& key) {
+        return std::find(kResumableKeys.begin(), kResumableKeys.end(), key) != kResumableKeys.end();
+    };
+    for (const auto& set : overrides.sets) {
+        const std::string key = set.substr(0, set.find('='));
+        if (!allowed(key)) return "--set " + key;
+    }
+    for (const auto& key : overrides.unsets)
+        if (!allowed(key)) return "--unset " + key;
+    return "";
+}
 
 // Takes `dir`'s lock into `lock`; the exit status when it cannot (2: another writer holds it).
 std::optional<int> lock_run_dir(std::optional<util::RunLock>& lock, const std::filesystem::path& dir) {
@@ -33,11 +60,18 @@ std::optional<int> lock_run_dir(std::optional<util::RunLock>& lock, const std::f
 
 int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     const bool resume = !options.resume.empty();
-    if (resume && (!options.recipe.empty() || !options.out_dir.empty() || !options.overrides.sets.empty() ||
-                   !options.overrides.unsets.empty())) {
-        spdlog::error("--resume continues a run as it was recorded: give no recipe, --out, --set or --unset");
+    if (resume && (!options.recipe.empty() || !options.out_dir.empty())) {
+        spdlog::error("--resume continues a run as it was recorded: give no recipe or --out");
         return kExitUsage;
     }
+    if (resume)
+        if (std::string bad = not_resumable_override(options.overrides); !bad.empty()) {
+            spdlog::error(
+                "--resume continues a run as it was recorded: {} cannot change on the way (only {} can, "
+                "to continue a run that a constraint stopped)",
+                bad, resumable_keys_text());
+            return kExitUsage;
+        }
     if (!resume && options.recipe.empty()) {
         spdlog::error("give a recipe to run, or --resume RUN_DIR");
         return kExitUsage;

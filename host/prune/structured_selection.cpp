@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -84,10 +85,19 @@ void check_result(const std::string& plugin, const at::Tensor& importance, const
 
 }  // namespace
 
+std::vector<HeadShortfall> head_shortfalls(const at::Tensor& heads, int64_t min_heads) {
+    std::vector<HeadShortfall> out;
+    const at::Tensor kept = heads.sum(1).to(at::kCPU, at::kLong);
+    for (int64_t layer = 0; layer < kept.size(0); ++layer)
+        if (kept[layer].item<int64_t>() < min_heads) out.push_back({layer, kept[layer].item<int64_t>()});
+    return out;
+}
+
 SelectionResult select_structured(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,
                                   const Objective& objective, const StructuredMasks& current,
                                   const cap_selection& selection, const ImportancePass& pass,
-                                  const cap_exec_context& context, const cap_progress& progress) {
+                                  const cap_exec_context& context, const cap_progress& progress,
+                                  bool stop_on_violation) {
     const auto& info = criterion.info();
     if (info.granularity != CAP_GRANULARITY_STRUCTURED)
         throw std::runtime_error(criterion.instance().label() + " is not a structured criterion");
@@ -133,16 +143,30 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
     check_result(plugin, r.importance.heads, current.heads, r.masks.heads, "head", "heads");
     check_result(plugin, r.importance.ffn, current.ffn, r.masks.ffn, "FFN neuron", "FFN neurons");
     const int64_t min_heads = selection.constraints ? selection.constraints->min_heads_per_layer : 0;
-    const at::Tensor kept = r.masks.heads.sum(1).to(at::kCPU);
-    for (int64_t layer = 0; layer < kept.size(0); ++layer)
-        if (kept[layer].item<double>() < double(min_heads))
-            throw std::runtime_error(plugin + " left layer " + std::to_string(layer) + " with " +
-                                     std::to_string(kept[layer].item<int64_t>()) +
-                                     " heads; [constraints] min_heads_per_layer = " + std::to_string(min_heads) +
-                                     (plugin == "criterion/first_order"
-                                          ? " (it ranks pruned heads too, as the reference does: "
-                                            "protect_kept_heads_only = true keeps the guarantee)"
-                                          : ""));
+    const std::vector<HeadShortfall> before = head_shortfalls(current.heads, min_heads);
+    for (const auto& s : head_shortfalls(r.masks.heads, min_heads)) {
+        const bool known = std::any_of(before.begin(), before.end(), [&](const HeadShortfall& b) {
+            return b.layer == s.layer && b.heads_kept == s.heads_kept;
+        });
+        if (known) {  // left so by an earlier stage and already reported there
+            r.shortfalls.push_back(s);
+            continue;
+        }
+        const std::string what = plugin + " left layer " + std::to_string(s.layer) + " with " +
+                                 std::to_string(s.heads_kept) +
+                                 " heads; [constraints] min_heads_per_layer = " + std::to_string(min_heads);
+        const std::string why = plugin == "criterion/first_order"
+                                    ? " (it ranks pruned heads too, as the reference does: "
+                                      "protect_kept_heads_only = true keeps the guarantee)"
+                                    : "";
+        if (stop_on_violation)
+            throw ConstraintViolation(what + why + "; [constraints] on_violation = \"stop\" ends the run here");
+        spdlog::warn(
+            "{}{}; going on, as the reference does ([constraints] on_violation = \"stop\" ends the run "
+            "instead)",
+            what, why);
+        r.shortfalls.push_back(s);
+    }
     const int64_t heads = r.masks.pruned_heads() - current.pruned_heads();
     const int64_t neurons = r.masks.pruned_neurons() - current.pruned_neurons();
     if (heads != selection.heads_to_prune || neurons != selection.ffn_to_prune)

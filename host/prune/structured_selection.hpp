@@ -5,6 +5,9 @@
 
 #include <ATen/Tensor.h>
 
+#include <stdexcept>
+#include <vector>
+
 #include "cap/criterion.h"
 #include "data/task.hpp"
 #include "plugin/criterion_plugin.hpp"
@@ -21,14 +24,31 @@ struct StructuredMasks {
     int64_t pruned_neurons() const;
 };
 
-struct SelectionResult {
-    StructuredMasks importance;  // the criterion's scores, mask-shaped
-    StructuredMasks masks;       // after this event
+// A selection broke [constraints] with on_violation = "stop": the run can go on from its last
+// checkpoint once the recipe allows it (cap run --resume DIR --set constraints.on_violation=warn).
+struct ConstraintViolation : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
+
+// A layer the selection left with fewer heads than [constraints] min_heads_per_layer.
+struct HeadShortfall {
+    int64_t layer = 0;
+    int64_t heads_kept = 0;
+};
+
+struct SelectionResult {
+    StructuredMasks importance;             // the criterion's scores, mask-shaped
+    StructuredMasks masks;                  // after this event
+    std::vector<HeadShortfall> shortfalls;  // warned about, kept (stop_on_violation = false)
+};
+
+// Layers of `heads` ([layers, heads], 1 = kept) with fewer than `min_heads` heads kept.
+std::vector<HeadShortfall> head_shortfalls(const at::Tensor& heads, int64_t min_heads);
 
 SelectionResult select_structured(model::Bert& model, const data::Task& task, const host::CriterionPlugin& criterion,
                                   const Objective& objective, const StructuredMasks& current,
                                   const cap_selection& selection, const ImportancePass& pass,
-                                  const cap_exec_context& context, const cap_progress& progress);
+                                  const cap_exec_context& context, const cap_progress& progress,
+                                  bool stop_on_violation);
 
 }  // namespace cap::prune

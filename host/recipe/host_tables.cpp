@@ -51,7 +51,12 @@ std::vector<OptionSpec> constraints_schema() {
                       "attention heads every layer keeps, whatever the criterion says");
     heads.min = 0;
     heads.max = INT32_MAX;
-    return {heads};
+    auto violation = spec("on_violation", CAP_OPTION_STRING, std::string("warn"),
+                          "a selection that leaves a layer below min_heads_per_layer: warn, record it in the stage "
+                          "event and go on (the reference's behaviour), or stop the run (exit 1; resumable with "
+                          "--resume DIR --set constraints.on_violation=warn)");
+    violation.choices = {"warn", "stop"};
+    return {heads, violation};
 }
 
 std::vector<OptionSpec> task_schema() {
@@ -373,6 +378,8 @@ HostTables check_host_tables(const Node& root, const std::string& default_name, 
                                   std::to_string(t.model.shape.num_heads) + " heads per layer of " +
                                   t.model.pretrained});
     }
+    if (limit_values.count("on_violation"))
+        t.stop_on_violation = std::get<std::string>(limit_values["on_violation"]) == "stop";
     return t;
 }
 

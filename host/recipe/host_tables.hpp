@@ -34,6 +34,7 @@ struct HostTables {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
+    bool stop_on_violation = false;            // [constraints] on_violation = "stop"
     std::optional<settings::TaskConfig> task;  // absent: the run trains nothing
     settings::FineTuneSettings finetune;
     settings::PruneSettings prune;

@@ -224,7 +224,8 @@ nlohmann::ordered_json ResolvedRecipe::to_json() const {
                     {"num_heads", model.shape.num_heads},
                     {"hidden_size", model.shape.hidden_size},
                     {"intermediate_size", model.shape.intermediate_size}}}};
-    j["constraints"] = {{"min_heads_per_layer", constraints.min_heads_per_layer}};
+    j["constraints"] = {{"min_heads_per_layer", constraints.min_heads_per_layer},
+                        {"on_violation", stop_on_violation ? "stop" : "warn"}};
     if (task)
         j["task"] = {{"name", task->name},
                      {"data", task->data.string()},
@@ -286,6 +287,7 @@ ResolvedRecipe resolve_tree(LoadedRecipe loaded, const host::PluginRegistry& reg
     r.seed = host.seed;
     r.model = host.model;
     r.constraints = host.constraints;
+    r.stop_on_violation = host.stop_on_violation;
     r.task = host.task;
     r.finetune = host.finetune;
     r.prune = host.prune;

@@ -10,7 +10,7 @@
 //   [finetune]     batch_size, epochs, learning_rate, weight_decay, warmup_ratio, ... (the teacher)
 //   [prune]        the same training keys (no epochs) for the pruning stages, ce_weight,
 //                  representation, importance_subset, importance_batch_size, save_masked
-//   [constraints]  min_heads_per_layer
+//   [constraints]  min_heads_per_layer, on_violation
 //   [backend]      plugin = "auto" | "cpu" | "cuda" | ...; other keys go to the backend plugin
 //                  ("auto": cuda when it validates and is available with those keys, else cpu)
 //   [criterion], [schedule], [distill]   plugin = "<name>"; other keys go to that plugin
@@ -48,6 +48,9 @@ struct ResolvedRecipe {
     uint64_t seed = 42;
     ModelSpec model;
     cap_constraints constraints{};
+    // [constraints] on_violation: false ("warn") records a layer left below min_heads_per_layer
+    // and goes on, as the reference does; true ("stop") ends the run there.
+    bool stop_on_violation = false;
     std::optional<settings::TaskConfig> task;
     settings::FineTuneSettings finetune;
     settings::PruneSettings prune;

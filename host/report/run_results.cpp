@@ -42,6 +42,7 @@ const std::set<std::string> kNotMetrics = {"event",
                                            "target_sparsity",
                                            "heads_kept",
                                            "ffn_neurons_kept",
+                                           "layers_below_min_heads",
                                            "seconds",
                                            "bank_bytes",
                                            "threshold",
@@ -111,6 +112,21 @@ void read_kept_units(const fs::path& file, const json& stages, RunResult& r) {
     }
 }
 
+void read_constraint_notes(const json& stages, RunResult& r) {
+    std::set<int64_t> seen;
+    for (const auto& s : stages) {
+        if (!s.contains("layers_below_min_heads")) continue;
+        for (const auto& l : s["layers_below_min_heads"]) {
+            const int64_t layer = l.at("layer").get<int64_t>();
+            if (!seen.insert(layer).second) continue;
+            r.constraint_notes.push_back(
+                s.value("stage", std::string("a stage")) + " left layer " + std::to_string(layer) + " with " +
+                std::to_string(l.at("heads_kept").get<int64_t>()) +
+                " heads (min_heads_per_layer = " + std::to_string(l.at("min_heads_per_layer").get<int64_t>()) + ")");
+        }
+    }
+}
+
 void read_matrices(const fs::path& file, RunResult& r) {
     std::ifstream in(file);
     std::string line;
@@ -147,6 +163,8 @@ RunResult read_run_files(const fs::path& dir, const char*& reading) {
     const json& resolved = manifest.at("resolved");
     r.name = resolved.at("run").value("name", dir.filename().string());
     r.method = resolved.at("run").value("method", "");
+    if (resolved["run"].contains("seed") && resolved["run"]["seed"].is_number_integer())
+        r.seed = resolved["run"]["seed"].get<int64_t>();
     if (r.method.empty()) {
         std::vector<std::string> ids;
         if (resolved.contains("contrastive"))
@@ -175,6 +193,7 @@ RunResult read_run_files(const fs::path& dir, const char*& reading) {
             r.levels.push_back(
                 {100.0 * (1.0 - s.value("target_sparsity", 0.0)), s.value("stage", ""), numbers(s, kNotMetrics)});
         if (fs::exists(dir / "masks.safetensors")) read_kept_units(dir / "masks.safetensors", summary["stages"], r);
+        read_constraint_notes(summary["stages"], r);
     } else if (summary.contains("final") && summary["final"].contains("remaining_weights") &&
                summary["final"]["remaining_weights"].is_number()) {
         const json& f = summary["final"];

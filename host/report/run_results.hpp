@@ -43,6 +43,7 @@ struct RunResult {
     std::string name;    // [run] name
     std::string method;  // [run] method, or named after its plugins
     std::string task;    // [task] name
+    int64_t seed = -1;   // [run] seed; -1 when the manifest does not say
     std::string main_metric;
     bool finished = false;  // summary.json exists
     bool structured = false;
@@ -52,6 +53,10 @@ struct RunResult {
     std::vector<KeptUnits> kept;
     std::vector<MatrixRemaining> matrices;
     int64_t unreadable_lines = 0;  // metrics.jsonl lines cut short (a kill mid-write): skipped
+    // Structured runs that went on below [constraints] min_heads_per_layer (on_violation =
+    // "warn"): "stage-01 left layer 0 with 0 heads (min_heads_per_layer = 1)", one per layer, at
+    // the stage that first left it so.
+    std::vector<std::string> constraint_notes;
 };
 
 // Reads a run folder; throws std::runtime_error naming the file when one is unreadable.

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "report/escape.hpp"
+
 namespace cap::report {
 
 namespace {
@@ -30,20 +32,6 @@ std::string signed_fixed(double v) {
 std::string joined(const std::vector<std::string>& parts, const char* sep = "/") {
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-    return out;
-}
-
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
-// A '|' would end a Markdown table cell.
-std::string md(const std::string& s) {
-    std::string out;
-    for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
     return out;
 }
 
@@ -100,6 +88,7 @@ Table build_table(const Layout& layout, const std::vector<RunResult>& runs) {
                         used.insert({&run, &lv});
                     }
                 }
+                cell.samples = samples;
                 if (!samples.empty()) {
                     cell.ours.assign(col.metrics.size(), 0.0);
                     for (const auto& s : samples)
@@ -117,9 +106,11 @@ Table build_table(const Layout& layout, const std::vector<RunResult>& runs) {
         }
         t.blocks.push_back(std::move(block));
     }
-    for (const auto& run : runs)
+    for (const auto& run : runs) {
         for (const auto& lv : run.levels)
             if (!used.count({&run, &lv})) t.elsewhere.push_back({&run, &lv});
+        if (!run.constraint_notes.empty()) t.below_constraints.push_back(&run);
+    }
     return t;
 }
 
@@ -179,6 +170,13 @@ std::string to_markdown(const Table& t) {
             o << "- `" << run->name << "` (" << run->method << ", " << run->task << ", " << lv->stage
               << "): " << fixed(lv->remaining) << "% remaining, " << joined(m, ", ") << "\n";
         }
+    }
+    if (!t.below_constraints.empty()) {
+        o << "\n## Constraints not kept\n\nThese runs went on with a layer below `[constraints] "
+             "min_heads_per_layer`, as the reference does (`on_violation = \"warn\"`); their later stages count "
+             "such layers as they are:\n\n";
+        for (const RunResult* run : t.below_constraints)
+            o << "- `" << run->name << "` (" << run->method << "): " << joined(run->constraint_notes, "; ") << "\n";
     }
     if (!l.published.empty()) {
         o << "\n## Sources of the published numbers\n\n";

@@ -12,11 +12,12 @@
 namespace cap::report {
 
 struct TableCell {
-    std::vector<double> ours;              // one per column metric; empty: missing
-    std::vector<double> stddev;            // sample standard deviation per metric, with 2 runs or more
-    std::vector<const RunResult*> runs;    // the runs averaged (several seeds: their mean)
-    std::vector<double> remaining;         // each run's measured remaining weights, %
-    const Published* published = nullptr;  // none: unknown
+    std::vector<double> ours;                  // one per column metric; empty: missing
+    std::vector<double> stddev;                // sample standard deviation per metric, with 2 runs or more
+    std::vector<const RunResult*> runs;        // the runs averaged (several seeds: their mean)
+    std::vector<std::vector<double>> samples;  // each run's metrics, as runs
+    std::vector<double> remaining;             // each run's measured remaining weights, %
+    const Published* published = nullptr;      // none: unknown
 };
 
 struct TableBlock {
@@ -28,6 +29,7 @@ struct Table {
     const Layout* layout = nullptr;
     std::vector<TableBlock> blocks;
     std::vector<std::pair<const RunResult*, const LevelResult*>> elsewhere;  // results no block took
+    std::vector<const RunResult*> below_constraints;                         // runs with constraint_notes
 };
 
 Table build_table(const Layout& layout, const std::vector<RunResult>& runs);

@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+
 #include "plugin/backend_plugin.hpp"
 #include "plugin/contrastive_plugin.hpp"
 #include "plugin/criterion_plugin.hpp"
 #include "plugin/distill_plugin.hpp"
 #include "plugin/schedule_plugin.hpp"
+#include "prune/structured_selection.hpp"
 #include "recipe/serialize.hpp"
 #include "run/backend_report.hpp"
 #include "run/manifest.hpp"
@@ -67,6 +70,32 @@ void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
     }
 }
 
+// recipe.toml becomes the changed recipe (what a later --resume reads); manifest.json keeps what
+// the run started with and gains a "resumed_with" entry: the overrides, the command and when.
+void record_resume_overrides(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir,
+                             const recipe::Overrides& overrides, const std::vector<std::string>& command_line) {
+    util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
+    const auto file = dir / "manifest.json";
+    if (std::filesystem::exists(file)) {
+        nlohmann::ordered_json m;
+        try {
+            std::ifstream in(file);
+            m = nlohmann::ordered_json::parse(in);
+        } catch (const std::exception&) {
+            throw std::runtime_error(file.string() + " is not valid JSON: cannot record the resumed run's overrides");
+        }
+        if (!m.contains("resumed_with") || !m["resumed_with"].is_array())
+            m["resumed_with"] = nlohmann::ordered_json::array();
+        m["resumed_with"].push_back(
+            {{"utc", utc_now()}, {"command_line", command_line}, {"set", overrides.sets}, {"unset", overrides.unsets}});
+        util::write_file_atomic(file, m.dump(2) + "\n");
+    }
+    std::string changes;
+    for (const auto& s : overrides.sets) changes += (changes.empty() ? "" : ", ") + s;
+    for (const auto& u : overrides.unsets) changes += (changes.empty() ? "unset " : ", unset ") + u;
+    spdlog::warn("resuming with {}: recipe.toml now says so; manifest.json records the change (resumed_with)", changes);
+}
+
 }  // namespace
 
 bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir, bool resume,
@@ -85,6 +114,11 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
         host::BackendPlugin backend(r.instantiate(r.backend));
         const auto report = report_backend(backend, r.backend_choice);
         log_backend(report);
+
+        // --resume --set (a constraint's enforcement only, cli/cmd_run.cpp): the run goes on under
+        // the changed recipe, and its files say from when.
+        if (resume && !(overrides.sets.empty() && overrides.unsets.empty()))
+            record_resume_overrides(r, dir, overrides, command_line);
 
         // A run killed before its manifest was written gets one when it resumes.
         if (!resume || !std::filesystem::exists(dir / "manifest.json")) {
@@ -118,6 +152,13 @@ bool execute_run(const recipe::ResolvedRecipe& r, const std::filesystem::path& d
     } catch (const util::Interrupted& stop) {
         spdlog::warn("run '{}' stopped by {} after its checkpoint; cap run --resume {} continues it", r.run_name,
                      stop.signal, dir.string());
+        return false;
+    } catch (const prune::ConstraintViolation& e) {
+        spdlog::error("run '{}' failed: {}", r.run_name, e.what());
+        spdlog::error(
+            "the run is kept: cap run --resume {} --set constraints.on_violation=warn continues it from its last "
+            "checkpoint as the reference would (or --set criterion.protect_kept_heads_only=true, for first_order)",
+            dir.string());
         return false;
     } catch (const std::exception& e) {
         spdlog::error("run '{}' failed: {}", r.run_name, util::error_text(e));

@@ -10,7 +10,6 @@
 
 namespace cap::run {
 
-namespace {
 std::string utc_now() {
     std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm tm{};
@@ -19,7 +18,6 @@ std::string utc_now() {
     std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
-}  // namespace
 
 nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe, const recipe::Overrides& overrides,
                                       const BackendReport& backend, const std::vector<std::string>& command_line) {

@@ -20,4 +20,6 @@ namespace cap::run {
 nlohmann::ordered_json build_manifest(const recipe::ResolvedRecipe& recipe, const recipe::Overrides& overrides,
                                       const BackendReport& backend, const std::vector<std::string>& command_line);
 
+std::string utc_now();  // "2026-12-07T20:31:05Z", as the manifest's times are written
+
 }  // namespace cap::run

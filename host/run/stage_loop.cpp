@@ -10,6 +10,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "prune/structured_selection.hpp"
 #include "run/pruning_run.hpp"
 #include "run/schedule_trace.hpp"
 #include "run/stage_units.hpp"
@@ -80,6 +81,8 @@ public:
             if (!continuing) {
                 try {
                     units_->select(run, static_cast<int>(k), st, progress_at(step));
+                } catch (const prune::ConstraintViolation& e) {
+                    throw prune::ConstraintViolation(name + ": " + e.what());
                 } catch (const std::exception& e) {
                     throw std::runtime_error(name + ": " + util::error_text(e));  // which stage, for a run of ten
                 }

@@ -24,6 +24,7 @@ public:
                  at::ones({run.student->config().num_hidden_layers, run.student->config().intermediate_size},
                           at::device(run.device))},
           record_(run.run_dir),
+          min_heads_(run.recipe.constraints.min_heads_per_layer),
           pass_{run.recipe.prune.importance_subset, run.recipe.prune.importance_batch_size, run.device} {}
 
     void select(PruningRun& run, int stage, const cap_stage& plan, const cap_progress& progress) override {
@@ -34,7 +35,7 @@ public:
         selection.keep_fraction = 1.0 - plan.target_sparsity;
         selection.constraints = &run.recipe.constraints;
         chosen_ = prune::select_structured(run.student, run.task, run.criterion, *run.objective, masks_, selection,
-                                           pass_, run.context, progress);
+                                           pass_, run.context, progress, run.recipe.stop_on_violation);
         record_.add(stage, chosen_.importance.heads, chosen_.importance.ffn, chosen_.masks.heads, chosen_.masks.ffn);
     }
 
@@ -49,6 +50,14 @@ public:
     void describe(nlohmann::ordered_json& e) const override {
         e["heads_kept"] = masks_.heads.numel() - masks_.pruned_heads();
         e["ffn_neurons_kept"] = masks_.ffn.numel() - masks_.pruned_neurons();
+        // Layers below [constraints] min_heads_per_layer (on_violation = "warn" lets a run go on
+        // with them, as the reference does): recorded so that reports can say so.
+        const auto shortfalls = prune::head_shortfalls(masks_.heads, min_heads_);
+        if (!shortfalls.empty()) {
+            auto& list = e["layers_below_min_heads"] = nlohmann::ordered_json::array();
+            for (const auto& s : shortfalls)
+                list.push_back({{"layer", s.layer}, {"heads_kept", s.heads_kept}, {"min_heads_per_layer", min_heads_}});
+        }
     }
 
     std::string summary() const override {
@@ -97,6 +106,7 @@ private:
     prune::StructuredMasks masks_;
     prune::SelectionResult chosen_;
     prune::StageRecord record_;
+    int64_t min_heads_;
     prune::ImportancePass pass_;
 };
 
