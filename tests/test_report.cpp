@@ -8,6 +8,7 @@
 #include "model/safetensors.hpp"
 #include "recipe/node.hpp"
 #include "report/layout.hpp"
+#include "report/pairs.hpp"
 #include "report/report.hpp"
 #include "report/run_results.hpp"
 #include "support/process.hpp"
@@ -26,13 +27,14 @@ struct FixtureRun {
     bool finished = true;
     std::vector<json> levels;  // stage events (structured) or the final event (unstructured)
     json teacher = json::object();
+    int64_t seed = 42;
 };
 
 // Writes the files a real run leaves: manifest.json, metrics.jsonl, summary.json, and
 // masks.safetensors (structured) or remaining_weights.csv (unstructured).
 fs::path make_run(const fs::path& parent, const FixtureRun& f) {
     const fs::path dir = parent / f.name;
-    json resolved = {{"run", {{"name", f.name}, {"method", f.method}, {"seed", 42}}},
+    json resolved = {{"run", {{"name", f.name}, {"method", f.method}, {"seed", f.seed}}},
                      {"task", {{"name", f.task}}},
                      {"criterion", {{"plugin", f.structured ? "first_order" : "movement"}}}};
     write_text(dir / "manifest.json", json{{"resolved", resolved}}.dump(2));
@@ -247,6 +249,92 @@ TEST_CASE("report: levels match structured stages exactly and unstructured measu
     CHECK(md.find("## 50% remaining weights") != std::string::npos);
     CHECK(md.find("| CAP-f | 78.50 |") != std::string::npos);
     CHECK(md.find("published") == std::string::npos);
+}
+
+namespace {
+
+json stage(const char* name, double target_sparsity, double accuracy) {
+    return {{"event", "stage"}, {"stage", name}, {"target_sparsity", target_sparsity}, {"accuracy", accuracy}};
+}
+
+// A structured run on SST-2 with two stages (50% and 10% remaining) and the given accuracies.
+void sst2_run(const fs::path& runs, const std::string& method, int64_t seed, double at50, double at10) {
+    make_run(runs, {method + "-" + std::to_string(seed),
+                    method,
+                    "sst2",
+                    true,
+                    true,
+                    {stage("stage-00", 0.5, at50), stage("stage-01", 0.9, at10)},
+                    {{"accuracy", 90.0}},
+                    seed});
+}
+
+}  // namespace
+
+TEST_CASE("report: a layout's pairs give paired differences over seeds with a 95% interval") {
+    using cap::report::student_t_975;
+    CHECK(student_t_975(1) == doctest::Approx(12.706));
+    CHECK(student_t_975(2) == doctest::Approx(4.303));
+    CHECK(student_t_975(60) == doctest::Approx(2.000).epsilon(0.001));
+    CHECK(student_t_975(1000) == doctest::Approx(1.962).epsilon(0.001));
+
+    const fs::path runs = cap::test::scratch_dir("report_pairs") / "runs";
+    // 50%: differences 1.0, 1.5, 1.5: mean 1.3333, sd 0.2887, t(2) = 4.303: [0.6163, 2.0504], beyond 0.
+    // 10%: differences -1, 8, -13: mean -2, sd 10.5357: an interval far across 0.
+    sst2_run(runs, "CAP-f", 42, 80.0, 60.0);
+    sst2_run(runs, "CAP-f", 43, 81.0, 70.0);
+    sst2_run(runs, "CAP-f", 44, 82.0, 50.0);
+    sst2_run(runs, "first-order", 42, 79.0, 61.0);
+    sst2_run(runs, "first-order", 43, 79.5, 62.0);
+    sst2_run(runs, "first-order", 44, 80.5, 63.0);
+    sst2_run(runs, "CAP-f", 45, 99.0, 99.0);  // no baseline with seed 45: named, not paired
+    const fs::path layout = write_text(runs.parent_path() / "layout.toml", R"(
+title = "Pairs"
+levels = [50, 10]
+[[column]]
+task = "sst2"
+metrics = ["accuracy"]
+[[row]]
+method = "first-order"
+[[row]]
+method = "CAP-f"
+[[pair]]
+method = "CAP-f"
+baseline = "first-order"
+)");
+    const fs::path out = runs.parent_path() / "report";
+    auto r = cap::test::run_cap("report " + runs.string() + " --layout " + layout.string() + " --out " + out.string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const std::string md = read_text(out / "table.md");
+    INFO(md);
+    CHECK(md.find("| CAP-f − first-order | 50% | sst2 accuracy | **+1.33 ± 0.29** | **[+0.62, +2.05]** | 3 | 42, 43, "
+                  "44 |") != std::string::npos);
+    CHECK(
+        md.find("| CAP-f − first-order | 10% | sst2 accuracy | -2.00 ± 10.54 | [-28.17, +24.17] | 3 | 42, 43, 44 |") !=
+        std::string::npos);
+    CHECK(md.find("- CAP-f-45 (no first-order run with seed 45), at 50%") != std::string::npos);
+    const std::string csv = read_text(out / "pairs.csv");
+    INFO(csv);
+    CHECK(csv.find("50,CAP-f,first-order,sst2,accuracy,3,1.3333,0.2887,0.6162,2.050") != std::string::npos);
+    CHECK(csv.find(",true,42;43;44,1.0000;1.5000;1.5000\n") != std::string::npos);
+    CHECK(csv.find("10,CAP-f,first-order,sst2,accuracy,3,-2.0000,10.5357,") != std::string::npos);
+    CHECK(csv.find(",false,42;43;44,-1.0000;8.0000;-13.0000\n") != std::string::npos);
+
+    // A pair must name two rows of the layout.
+    const fs::path bad = write_text(runs.parent_path() / "bad.toml", read_text(layout) + R"(
+[[pair]]
+method = "CAP-q"
+baseline = "first-order"
+)");
+    const fs::path out2 = runs.parent_path() / "report-bad";
+    auto refused =
+        cap::test::run_cap("report " + runs.string() + " --layout " + bad.string() + " --out " + out2.string());
+    INFO(refused.output);
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.output.find("bad.toml:16:10: error: [[pair]] method 'CAP-q' is not the method of any [[row]]") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(out2));
 }
 
 TEST_CASE("report: plots are drawn with the expected series") {

@@ -94,8 +94,8 @@ Layout load_layout(const std::filesystem::path& file) {
     std::vector<Diagnostic> errors;
     Layout l;
     l.file = file;
-    check_keys(root, {"title", "note", "levels", "published_columns", "column", "row", "published"}, "a layout file",
-               errors);
+    check_keys(root, {"title", "note", "levels", "published_columns", "column", "row", "published", "pair"},
+               "a layout file", errors);
     l.title = text(root, "title", false, errors);
     l.note = text(root, "note", false, errors);
     l.levels = numbers(root, "levels", errors);
@@ -174,6 +174,21 @@ Layout load_layout(const std::filesystem::path& file) {
                                                 pub.task + "' has " + std::to_string(col->metrics.size()) +
                                                 " metrics"});
             l.published.push_back(std::move(pub));
+        }
+    if (auto* pairs = tables(root, "pair", errors))
+        for (const auto& p : *pairs) {
+            if (!p.is_table()) continue;
+            check_keys(p, {"method", "baseline"}, "[[pair]]", errors);
+            PairSpec pair{text(p, "method", true, errors), text(p, "baseline", true, errors)};
+            for (const char* key : {"method", "baseline"}) {
+                const std::string& m = std::string(key) == "method" ? pair.method : pair.baseline;
+                if (!m.empty() && !methods.count(m))
+                    errors.push_back({p.find(key)->origin, std::string("[[pair]] ") + key + " '" + m +
+                                                               "' is not the method of any [[row]]"});
+            }
+            if (!pair.method.empty() && pair.method == pair.baseline)
+                errors.push_back({p.origin, "[[pair]] compares '" + pair.method + "' with itself"});
+            l.pairs.push_back(std::move(pair));
         }
     l.published_columns = !l.published.empty();
     if (const Node* pc = root.find("published_columns")) {

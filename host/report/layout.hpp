@@ -22,6 +22,10 @@
 //   level = 10                                     # omit for a dense row (every block)
 //   values = [91.6, 87.7]                          # one per metric of the column
 //   source = "paper, Table 1 (via ContrastivePruning issue #1)"
+//
+//   [[pair]]                                       # optional: paired differences over seeds
+//   method = "CAP-m"                               # a [[row]] method
+//   baseline = "movement"                          # another [[row]] method
 #pragma once
 
 #include <filesystem>
@@ -51,12 +55,17 @@ struct Published {
     std::string source;
 };
 
+struct PairSpec {  // [[pair]]: a method and the baseline it is compared with, seed by seed
+    std::string method, baseline;
+};
+
 struct Layout {
     std::string title, note;
     std::vector<double> levels;
     std::vector<Column> columns;
     std::vector<Row> rows;
     std::vector<Published> published;
+    std::vector<PairSpec> pairs;
     bool published_columns = false;
     std::filesystem::path file;  // empty: derived from the runs
 };

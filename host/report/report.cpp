@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "report/layout.hpp"
+#include "report/pairs.hpp"
 #include "report/plots.hpp"
 #include "report/run_results.hpp"
 #include "report/table.hpp"
@@ -62,10 +63,15 @@ ReportOutcome write_report(const ReportRequest& request) {
     const Layout layout = request.layout.empty() ? derived_layout(runs) : load_layout(request.layout);
     const Table table = build_table(layout, runs);
     fs::create_directories(request.out_dir);
-    util::write_file_atomic(request.out_dir / "table.md", to_markdown(table));
+    const auto diffs = paired_differences(table);
+    util::write_file_atomic(request.out_dir / "table.md", to_markdown(table) + pairs_markdown(table, diffs));
     util::write_file_atomic(request.out_dir / "table.csv", to_csv(table));
     out.files.push_back(request.out_dir / "table.md");
     out.files.push_back(request.out_dir / "table.csv");
+    if (!layout.pairs.empty()) {
+        util::write_file_atomic(request.out_dir / "pairs.csv", pairs_csv(table, diffs));
+        out.files.push_back(request.out_dir / "pairs.csv");
+    }
     auto plots = write_plots(runs, layout, request.out_dir / "plots");
     out.files.insert(out.files.end(), plots.files.begin(), plots.files.end());
     out.warnings.insert(out.warnings.end(), plots.warnings.begin(), plots.warnings.end());
