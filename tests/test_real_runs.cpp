@@ -2,14 +2,17 @@
 // the reference model's dev accuracy (78.90%), and a short SQuAD run must complete and score.
 // Every CAP-f recipe for the tiny models (configs/cap-f/sst2-bert-tiny.toml and each ablation),
 // and every CAP-m / CAP-soft / baseline recipe for them, must run to the end on real data,
-// shortened. They take minutes, so they form the "slow"
+// shortened. MiniLM, a real pre-trained encoder of another shape (6 layers of 12 heads of 32), runs
+// a few steps of CAP-f and CAP-m unchanged. They take minutes, so they form the "slow"
 // suite (ctest -LE slow skips them).
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
+#include "hf/safetensors_format.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
 #include "test_paths.hpp"
@@ -151,5 +154,90 @@ warmup_ratio = 0.1
             CHECK(fs::exists(out / "masks.safetensors"));
             CHECK(fs::exists(out / "remaining_weights.csv"));
         }
+    }
+
+    // all-MiniLM-L6-v2 as it ships (bare keys, no classifier): a teacher fine-tuned on a handful
+    // of sentences, then a few steps of CAP-f and of CAP-m with every contrastive module. The
+    // planned counts follow from its shape: 72 heads and 9,216 FFN neurons; six linears per layer.
+    TEST_CASE("real runs: MiniLM (12 heads of 32 per layer) runs CAP-f and CAP-m with the planned counts") {
+        auto data = cap::test::data_dir();
+        auto models = cap::test::models_dir();
+        CAP_REQUIRE_SHARED(data, "shared data");
+        CAP_REQUIRE_SHARED(models, "shared models");
+        const fs::path minilm = *models / "all-MiniLM-L6-v2";
+        if (!fs::exists(minilm / "model.safetensors")) {
+            MESSAGE("SKIP: shared models without all-MiniLM-L6-v2 (set CAP_DATA_DIR / CAP_MODELS_DIR)");
+            return;
+        }
+        const fs::path dir = cap::test::scratch_dir("minilm");
+        const std::string common = "[model]\npretrained = \"" + minilm.string() +
+                                   "\"\n[task]\nname = \"sst2\"\ndata = \"" + (*data / "glue" / "SST-2").string() +
+                                   "\"\nmax_seq_length = 32\nmax_train_examples = 48\nmax_eval_examples = 32\n"
+                                   "[finetune]\nepochs = 1\nbatch_size = 16\n"
+                                   "[contrastive.prc]\nextra_negatives = 32\n[contrastive.snc]\nextra_negatives = 32\n"
+                                   "[contrastive.fic]\nextra_negatives = 32\n[distill]\nplugin = \"kd\"\n";
+        auto run = [&](const std::string& name, const std::string& tables) {
+            const fs::path recipe =
+                cap::test::write_text(dir / (name + ".toml"), "[run]\nname = \"" + name + "\"\n" + common + tables);
+            auto r = cap::test::run_cap("run " + recipe.string() + " --out " + (dir / name).string());
+            INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+            REQUIRE(r.exit_code == 0);
+            return dir / name;
+        };
+        struct Mask {  // a mask's shape and how many of its entries are 1
+            std::vector<int64_t> shape;
+            int64_t numel = 1, kept = 0;
+        };
+        auto masks_of = [](const fs::path& run) {
+            const auto file = cap::hf::read_safetensors_bytes(run / "masks.safetensors");
+            std::map<std::string, Mask> out;
+            for (const auto& e : file.header.entries) {
+                Mask m{e.shape};
+                for (auto d : e.shape) m.numel *= d;
+                for (float v : cap::hf::safetensors_floats(file, e)) m.kept += v > 0.5f;
+                out[e.name] = m;
+            }
+            return out;
+        };
+
+        // CAP-f at 30% and 50%: int(72 p) heads and int(9216 p) neurons pruned, at least one
+        // head left in every layer (min_heads_per_layer = 1, the default).
+        const fs::path capf = run("capf",
+                                  "[criterion]\nplugin = \"first_order\"\n[schedule]\nplugin = \"iterative\"\n"
+                                  "percents = [30, 50]\nretrain_epochs = 0.34\n[prune]\nbatch_size = 16\n"
+                                  "importance_batch_size = 16\n");
+        auto m = masks_of(capf);
+        REQUIRE(m.count("stage_01.heads"));
+        CHECK(m["stage_00.heads"].shape == std::vector<int64_t>{6, 12});
+        CHECK(m["stage_00.ffn"].shape == std::vector<int64_t>{6, 1536});
+        CHECK(m["stage_00.heads"].kept == 72 - 21);
+        CHECK(m["stage_00.ffn"].kept == 9216 - 2764);
+        CHECK(m["stage_01.heads"].kept == 72 - 36);
+        CHECK(m["stage_01.ffn"].kept == 9216 - 4608);
+        auto summary = nlohmann::json::parse(cap::test::read_text(capf / "summary.json"));
+        REQUIRE(summary["stages"].size() == 2);
+        CHECK(summary["stages"][1]["heads_kept"] == 36);
+        CHECK(summary["stages"][1]["ffn_neurons_kept"] == 4608);
+        // The compacted model keeps 36 heads of 32 and 4,608 neurons: its config says so.
+        auto config = nlohmann::json::parse(cap::test::read_text(capf / "final" / "config.json"));
+        CHECK(config["num_attention_heads"] == 12);
+        CHECK(summary["final"]["accuracy"].get<double>() >= 0.0);
+
+        // CAP-m, top-k at 10% per matrix: each of the 36 linears keeps int(0.1 numel).
+        const fs::path capm = run("capm",
+                                  "[criterion]\nplugin = \"movement\"\n[schedule]\nplugin = \"cubic\"\n"
+                                  "final_threshold = 0.1\nwarmup_steps = 1\ninitial_warmup = 0\nfinal_warmup = 1\n"
+                                  "[prune]\nepochs = 1\nbatch_size = 16\nwarmup_steps = 1\n");
+        auto w = masks_of(capm);
+        CHECK(w.size() == 36);
+        for (const auto& [name, mask] : w) {
+            CAPTURE(name);
+            CHECK(mask.kept == int64_t(0.1 * double(mask.numel)));
+        }
+        // Remaining as the reference counts it (docs/algorithms.md §6): 6 x (4 x 14,745 + 2 x
+        // 58,982) kept weights and 6 x 4,992 biases and LayerNorm, of 10,616,832 + 29,952.
+        auto msum = nlohmann::json::parse(cap::test::read_text(capm / "summary.json"));
+        CHECK(msum["final"]["remaining_weights"].get<double>() ==
+              doctest::Approx(100.0 * (1061664 + 29952) / (10616832 + 29952)).epsilon(1e-6));
     }
 }
