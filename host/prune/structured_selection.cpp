@@ -148,10 +148,7 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
         const bool known = std::any_of(before.begin(), before.end(), [&](const HeadShortfall& b) {
             return b.layer == s.layer && b.heads_kept == s.heads_kept;
         });
-        if (known) {  // left so by an earlier stage and already reported there
-            r.shortfalls.push_back(s);
-            continue;
-        }
+        if (known) continue;  // left so by an earlier stage and reported there
         const std::string what = plugin + " left layer " + std::to_string(s.layer) + " with " +
                                  std::to_string(s.heads_kept) +
                                  " heads; [constraints] min_heads_per_layer = " + std::to_string(min_heads);
@@ -165,7 +162,6 @@ SelectionResult select_structured(model::Bert& model, const data::Task& task, co
             "{}{}; going on, as the reference does ([constraints] on_violation = \"stop\" ends the run "
             "instead)",
             what, why);
-        r.shortfalls.push_back(s);
     }
     const int64_t heads = r.masks.pruned_heads() - current.pruned_heads();
     const int64_t neurons = r.masks.pruned_neurons() - current.pruned_neurons();

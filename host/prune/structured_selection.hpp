@@ -30,16 +30,16 @@ struct ConstraintViolation : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A layer the selection left with fewer heads than [constraints] min_heads_per_layer.
+// A layer left with fewer heads than [constraints] min_heads_per_layer. With on_violation =
+// "warn" select_structured logs each new one and goes on; the stage event records them.
 struct HeadShortfall {
     int64_t layer = 0;
     int64_t heads_kept = 0;
 };
 
 struct SelectionResult {
-    StructuredMasks importance;             // the criterion's scores, mask-shaped
-    StructuredMasks masks;                  // after this event
-    std::vector<HeadShortfall> shortfalls;  // warned about, kept (stop_on_violation = false)
+    StructuredMasks importance;  // the criterion's scores, mask-shaped
+    StructuredMasks masks;       // after this event
 };
 
 // Layers of `heads` ([layers, heads], 1 = kept) with fewer than `min_heads` heads kept.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <optional>
 
 #include "plugin/backend_plugin.hpp"
 #include "plugin/contrastive_plugin.hpp"
@@ -74,22 +75,23 @@ void exercise_loss_and_criterion_plugins(const recipe::ResolvedRecipe& r) {
 // the run started with and gains a "resumed_with" entry: the overrides, the command and when.
 void record_resume_overrides(const recipe::ResolvedRecipe& r, const std::filesystem::path& dir,
                              const recipe::Overrides& overrides, const std::vector<std::string>& command_line) {
-    util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
+    // Everything read before anything is written: a manifest that cannot be read changes nothing.
     const auto file = dir / "manifest.json";
+    std::optional<nlohmann::ordered_json> manifest;
     if (std::filesystem::exists(file)) {
-        nlohmann::ordered_json m;
         try {
             std::ifstream in(file);
-            m = nlohmann::ordered_json::parse(in);
+            manifest = nlohmann::ordered_json::parse(in);
         } catch (const std::exception&) {
             throw std::runtime_error(file.string() + " is not valid JSON: cannot record the resumed run's overrides");
         }
-        if (!m.contains("resumed_with") || !m["resumed_with"].is_array())
-            m["resumed_with"] = nlohmann::ordered_json::array();
-        m["resumed_with"].push_back(
+        if (!manifest->contains("resumed_with") || !(*manifest)["resumed_with"].is_array())
+            (*manifest)["resumed_with"] = nlohmann::ordered_json::array();
+        (*manifest)["resumed_with"].push_back(
             {{"utc", utc_now()}, {"command_line", command_line}, {"set", overrides.sets}, {"unset", overrides.unsets}});
-        util::write_file_atomic(file, m.dump(2) + "\n");
     }
+    util::write_file_atomic(dir / "recipe.toml", recipe::to_toml(r.tree));
+    if (manifest) util::write_file_atomic(file, manifest->dump(2) + "\n");
     std::string changes;
     for (const auto& s : overrides.sets) changes += (changes.empty() ? "" : ", ") + s;
     for (const auto& u : overrides.unsets) changes += (changes.empty() ? "unset " : ", unset ") + u;
