@@ -218,6 +218,50 @@ TEST_CASE("bad input: a vocabulary with bad bytes, and SQuAD questions that are 
     check_own_words(broken);
 }
 
+TEST_CASE("bad input: a vocabulary with a token twice or a blank line is refused, with the line numbers") {
+    const fs::path dir = cap::test::scratch_dir("bad_vocab_lines");
+    write_text(dir / "twice.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\ngood\n[UNK]\n");
+    CHECK(error_of([&] { cap::text::Vocabulary::load(dir / "twice.txt"); }) ==
+          (dir / "twice.txt").string() + ":6: token '[UNK]' again, first on line 2 (each token must have one id)");
+    write_text(dir / "blank.txt", "[PAD]\n[UNK]\n\n[CLS]\n[SEP]\n");
+    CHECK(error_of([&] { cap::text::Vocabulary::load(dir / "blank.txt"); }) ==
+          (dir / "blank.txt").string() +
+              ":3: blank line (a vocabulary has one token on every line; every line is an id)");
+
+    // In a model folder: refused by validate and run (exit 2, nothing written) and by eval.
+    const fs::path model = model_folder("bad_vocab_lines_model");
+    std::string tokens;
+    for (const auto& t : kTokens) tokens += t + "\n";
+    write_text(model / "vocab.txt", tokens + "[UNK]\n");
+    const fs::path data = sst2_folder("bad_vocab_lines_data");
+    const std::string expected = (model / "vocab.txt").string() + ":10: token '[UNK]' again, first on line 2";
+    refused("bad_vocab_lines", recipe_for(model, data), expected);
+    auto e = run_cap("eval --model " + model.string() + " --task sst2 --data " + data.string());
+    INFO(e.output);
+    CHECK(e.exit_code != 0);
+    CHECK(e.output.find(expected) != std::string::npos);
+}
+
+TEST_CASE("bad input: a file given as a model or run folder, or a folder that does not exist, is named as such") {
+    const fs::path dir = cap::test::scratch_dir("bad_folder_args");
+    const fs::path file = write_text(dir / "model.safetensors", "not a folder");
+    const fs::path data = sst2_folder("bad_folder_args_data");
+    auto e = run_cap("eval --model " + file.string() + " --task sst2 --data " + data.string());
+    INFO(e.output);
+    CHECK(e.exit_code == 2);
+    CHECK(e.output.find(file.string() + " is a file; a model folder (config.json and the weights) is expected") !=
+          std::string::npos);
+
+    auto missing = run_cap("run --resume " + (dir / "nowhere").string());
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.output.find("--resume " + (dir / "nowhere").string() + ": no such folder") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "nowhere"));
+    auto not_folder = run_cap("run --resume " + file.string());
+    CHECK(not_folder.exit_code == 2);
+    CHECK(not_folder.output.find("--resume " + file.string() + ": a file, not a run folder") != std::string::npos);
+    CHECK(read_text(file) == "not a folder");
+}
+
 TEST_CASE("bad input: recipes with a value of the wrong type or range, or nothing to do") {
     const std::string run = "[run]\nname = \"bad\"\n[model]\npretrained = \"builtin:bert-tiny\"\n";
     const std::string task = "[task]\nname = \"synthetic\"\nmax_train_examples = 64\nmax_eval_examples = 32\n";

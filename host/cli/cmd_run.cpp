@@ -79,7 +79,13 @@ int cmd_run(const GlobalOptions& global, const RunOptions& options) {
     const std::string recipe_file =
         resume ? (std::filesystem::path(options.resume) / "recipe.toml").string() : options.recipe;
     if (resume && !std::filesystem::exists(recipe_file)) {
-        spdlog::error("--resume {}: no recipe.toml there (not a run folder?)", options.resume);
+        std::error_code ec;
+        if (!std::filesystem::exists(options.resume, ec))
+            spdlog::error("--resume {}: no such folder", options.resume);
+        else if (!std::filesystem::is_directory(options.resume, ec))
+            spdlog::error("--resume {}: a file, not a run folder", options.resume);
+        else
+            spdlog::error("--resume {}: no recipe.toml there (not a run folder?)", options.resume);
         return kExitUsage;
     }
     // One writer per run folder, checked at once (util/run_lock.hpp); held until the run ends.

@@ -102,6 +102,8 @@ CachedModel find_model(const std::string& spec, const fs::path& base) {
     CachedModel out;
     if (fs::is_directory(folder, ec))
         out.folder = folder;
+    else if (fs::exists(folder, ec))
+        out.problem = folder.string() + " is a file; a model folder (config.json and the weights) is expected";
     else
         out.problem = "no such folder: " + folder.string();
     return out;

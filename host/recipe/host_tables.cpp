@@ -10,6 +10,7 @@
 #include "hf/hub_cache.hpp"
 #include "hf/safetensors_format.hpp"
 #include "recipe/schema_check.hpp"
+#include "text/vocabulary.hpp"
 #include "util/error_text.hpp"
 
 namespace fs = std::filesystem;
@@ -235,7 +236,9 @@ cap_model_shape model_shape(const hf::BertConfig& c) {
 bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::string& problem) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) {
-        problem = "no such folder: " + folder.string();
+        problem = fs::exists(folder, ec)
+                      ? folder.string() + " is a file; a model folder (config.json and the weights) is expected"
+                      : "no such folder: " + folder.string();
         return false;
     }
     if (!fs::exists(folder / "config.json", ec)) {
@@ -253,12 +256,10 @@ bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::strin
         if (fs::exists(folder / "model.safetensors", ec))
             hf::check_config_against_weights(config, hf::read_safetensors_header(folder / "model.safetensors"),
                                              folder / "config.json", folder / "model.safetensors");
-        if (fs::exists(folder / "vocab.txt", ec)) {
-            std::ifstream vocab(folder / "vocab.txt");
-            size_t tokens = 0;
-            for (std::string line; std::getline(vocab, line);) ++tokens;
-            hf::check_vocabulary_size(config, tokens, folder / "config.json", folder / "vocab.txt");
-        }
+        // Read as the run will read it (bad bytes, blank lines, a token twice), before anything runs.
+        if (fs::exists(folder / "vocab.txt", ec))
+            hf::check_vocabulary_size(config, text::Vocabulary::load(folder / "vocab.txt").size(),
+                                      folder / "config.json", folder / "vocab.txt");
     } catch (const std::exception& e) {
         problem = util::error_text(e);
         return false;

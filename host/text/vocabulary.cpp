@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "text/unicode.hpp"
 
@@ -14,12 +15,22 @@ Vocabulary Vocabulary::load(const std::filesystem::path& file) {
     if (std::filesystem::is_directory(file, ec))
         throw std::runtime_error(file.string() + " is a folder, not a vocabulary");
     std::vector<std::string> tokens;
+    // A token's line: a second line with the same token would give it two ids, and which one a
+    // tokenizer uses differs between implementations.
+    std::unordered_map<std::string, size_t> line_of;
     std::string line;
     while (std::getline(in, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        const size_t number = tokens.size() + 1;
+        const std::string where = file.string() + ":" + std::to_string(number) + ": ";
         if (const std::string problem = utf8_problem(line); !problem.empty())
-            throw std::runtime_error(file.string() + ":" + std::to_string(tokens.size() + 1) + ": " + problem +
-                                     " (a vocabulary is UTF-8 text, one token per line)");
+            throw std::runtime_error(where + problem + " (a vocabulary is UTF-8 text, one token per line)");
+        if (line.empty())
+            throw std::runtime_error(where +
+                                     "blank line (a vocabulary has one token on every line; every line is an id)");
+        if (const auto [it, added] = line_of.emplace(line, number); !added)
+            throw std::runtime_error(where + "token '" + line + "' again, first on line " + std::to_string(it->second) +
+                                     " (each token must have one id)");
         tokens.push_back(line);
     }
     try {
