@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "recipe/node.hpp"
+#include "report/run_results.hpp"
 #include "support/process.hpp"
 #include "support/shared_data.hpp"
 #include "sweep/cell_state.hpp"
@@ -240,6 +241,36 @@ TEST_CASE("sweep: a run folder holding only a temporary file (killed mid-write) 
     CHECK((cap::sweep::cell_status(dir, "x").state == cap::sweep::CellState::ToRun));
     write_text(dir / "notes.txt", "mine");
     CHECK((cap::sweep::cell_status(dir, "x").state == cap::sweep::CellState::Foreign));
+}
+
+TEST_CASE("sweep: a run is done by the report's rule only: manifest and summary both there and readable") {
+    using cap::sweep::CellState;
+    const fs::path root = cap::test::scratch_dir("sweep_done_rule");
+    const std::string recipe = "[run]\nname = \"x\"\n";
+    auto run = [&](const std::string& name, const char* manifest, const char* summary) {
+        const fs::path dir = root / name;
+        write_text(dir / "recipe.toml", recipe);
+        if (manifest) write_text(dir / "manifest.json", manifest);
+        if (summary) write_text(dir / "summary.json", summary);
+        return dir;
+    };
+    const fs::path done = run("done", "{}", "{\"task\": \"sst2\"}");
+    CHECK((cap::sweep::cell_status(done, recipe).state == CellState::Done));
+    CHECK((cap::report::run_completion(done).state == cap::report::RunCompletion::Finished));
+    CHECK((cap::sweep::cell_status(run("killed", "{}", nullptr), recipe).state == CellState::Partial));
+
+    const fs::path garbage = run("garbage", "{}", "{\"task\": ");
+    const auto g = cap::sweep::cell_status(garbage, recipe);
+    CHECK((g.state == CellState::Foreign));
+    CHECK(g.detail.rfind((garbage / "summary.json").string() + ": not valid JSON (", 0) == 0);
+    CHECK(g.detail.find("move the folder away to run it again") != std::string::npos);
+    const fs::path no_manifest = run("no-manifest", nullptr, "{}");
+    CHECK(cap::sweep::cell_status(no_manifest, recipe).detail ==
+          (no_manifest / "manifest.json").string() +
+              " is missing beside summary.json: the run's result is damaged; move the folder away to run it again");
+    const auto a = cap::sweep::cell_status(run("array", "[1]", "{}"), recipe);
+    CHECK((a.state == CellState::Foreign));
+    CHECK(a.detail.find("manifest.json: not a JSON object") != std::string::npos);
 }
 
 TEST_CASE("sweep: a killed sweep resumes: finished runs are skipped, the interrupted one continues") {

@@ -27,7 +27,14 @@ void note_unstarted_runs(const fs::path& path, const std::vector<fs::path>& foun
     for (const auto& run : j["runs"]) {
         if (!run.contains("name") || !run["name"].is_string()) continue;
         const fs::path dir = path / run["name"].get<std::string>();
-        if (std::find(found.begin(), found.end(), dir) == found.end())
+        if (std::find(found.begin(), found.end(), dir) != found.end()) continue;
+        std::error_code ec;
+        const auto completion = run_completion(dir);
+        if (completion.state == RunCompletion::Damaged)
+            warnings.push_back(completion.detail + "; the run is left out of the report");
+        else if (fs::exists(dir, ec))
+            warnings.push_back(dir.string() + ": unfinished (no manifest.json yet); shown as missing");
+        else
             warnings.push_back(dir.string() + ": never started (in sweep.json); shown as missing");
     }
 }

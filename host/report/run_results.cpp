@@ -205,6 +205,23 @@ RunResult read_run_files(const fs::path& dir, const char*& reading) {
 
 }  // namespace
 
+RunCompletionStatus run_completion(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir / "summary.json", ec)) return {RunCompletion::Unfinished, ""};
+    for (const char* name : {"manifest.json", "summary.json"}) {
+        const fs::path file = dir / name;
+        if (!fs::exists(file, ec)) return {RunCompletion::Damaged, file.string() + " is missing beside summary.json"};
+        std::string problem;
+        try {
+            if (!read_json(file).is_object()) problem = file.string() + ": not a JSON object";
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+        if (!problem.empty()) return {RunCompletion::Damaged, problem};
+    }
+    return {RunCompletion::Finished, ""};
+}
+
 RunResult read_run(const fs::path& dir) {
     const char* reading = "manifest.json";
     try {

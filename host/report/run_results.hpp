@@ -59,6 +59,17 @@ struct RunResult {
     std::vector<std::string> constraint_notes;
 };
 
+// Where a run folder stands, by the one rule `cap sweep` (done or to resume) and `cap report`
+// (a result or missing) share: finished when manifest.json and summary.json both exist and
+// hold JSON objects; unfinished without summary.json; damaged when summary.json is there but
+// it or the manifest is not (detail says which, naming the file).
+enum class RunCompletion { Unfinished, Finished, Damaged };
+struct RunCompletionStatus {
+    RunCompletion state = RunCompletion::Unfinished;
+    std::string detail;  // for Damaged
+};
+RunCompletionStatus run_completion(const std::filesystem::path& dir);
+
 // Reads a run folder; throws std::runtime_error naming the file when one is unreadable.
 // A folder without summary.json is returned with finished = false and no levels.
 RunResult read_run(const std::filesystem::path& dir);

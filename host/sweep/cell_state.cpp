@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recipe/loader.hpp"
+#include "report/run_results.hpp"
 #include "util/run_lock.hpp"
 
 namespace fs = std::filesystem;
@@ -48,8 +49,14 @@ CellStatus cell_status(const fs::path& dir, const std::string& recipe_toml) {
                                         "/recipe.toml differs from what the sweep now gives this run "
                                         "(the sweep or a recipe it uses changed): move the folder away "
                                         "to run it again"};
-    if (fs::exists(dir / "summary.json", ec)) return {CellState::Done, ""};
-    return {CellState::Partial, ""};
+    const auto completion = report::run_completion(dir);
+    switch (completion.state) {
+        case report::RunCompletion::Finished: return {CellState::Done, ""};
+        case report::RunCompletion::Unfinished: return {CellState::Partial, ""};
+        case report::RunCompletion::Damaged: break;
+    }
+    return {CellState::Foreign,
+            completion.detail + ": the run's result is damaged; move the folder away to run it again"};
 }
 
 const char* state_name(CellState state) {

@@ -8,9 +8,9 @@ namespace cap::sweep {
 
 enum class CellState {
     ToRun,    // no folder, or an empty one
-    Done,     // summary.json written: the run finished
+    Done,     // finished, by the rule `cap report` uses too (report::run_completion)
     Partial,  // recipe.toml but no summary.json: killed mid-way; `cap sweep` resumes it
-    Foreign   // something else is there (another recipe, or not a run folder): never touched
+    Foreign   // something else is there (another recipe, not a run folder, a damaged result): never touched
 };
 
 struct CellStatus {
