@@ -262,6 +262,36 @@ TEST_CASE("bad input: a file given as a model or run folder, or a folder that do
     CHECK(read_text(file) == "not a folder");
 }
 
+TEST_CASE("bad input: a plugin file that is not a shared library is named so, and a run that asks for it says why") {
+    const fs::path dir = cap::test::scratch_dir("bad_plugin_file");
+    const fs::path lib = write_text(dir / "plugins" / "cap_criterion_broken.so", "not ELF");
+    const std::string says = lib.string() + ": not a shared library (file too short)";
+
+    auto listed = run_cap("plugins --plugin-path " + lib.parent_path().string());
+    INFO(listed.output);
+    CHECK(listed.output.find(says) != std::string::npos);
+    auto checked = run_cap("check-plugin " + lib.string());
+    INFO(checked.output);
+    CHECK(checked.exit_code == 1);
+    CHECK(checked.output.find(says) != std::string::npos);
+    for (const auto* output : {&listed.output, &checked.output}) {
+        CHECK(output->find("boost::dll") == std::string::npos);
+        CHECK(output->find("Bad file descriptor") == std::string::npos);
+    }
+
+    const fs::path recipe = write_text(dir / "recipe.toml",
+                                       "[run]\nname = \"x\"\n[model]\npretrained = \"builtin:bert-tiny\"\n"
+                                       "[task]\nname = \"synthetic\"\n[criterion]\nplugin = \"broken\"\n"
+                                       "[schedule]\nplugin = \"one_shot\"\n");
+    auto r = run_cap("run " + recipe.string() + " --plugin-path " + lib.parent_path().string() + " --out " +
+                     (dir / "run").string());
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("unknown criterion plugin 'broken'") != std::string::npos);
+    CHECK(r.output.find(lib.string() + " was rejected: " + says) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "run"));
+}
+
 TEST_CASE("bad input: recipes with a value of the wrong type or range, or nothing to do") {
     const std::string run = "[run]\nname = \"bad\"\n[model]\npretrained = \"builtin:bert-tiny\"\n";
     const std::string task = "[task]\nname = \"synthetic\"\nmax_train_examples = 64\nmax_eval_examples = 32\n";

@@ -15,6 +15,24 @@ namespace cap::host {
 
 namespace {
 
+// Boost.DLL wraps dlerror() as "boost::dll::shared_library::load() failed (dlerror system
+// message: FILE: REASON): <errno text>", and the errno text is stale (often "Bad file
+// descriptor"). The user gets dlerror's REASON in cap's words.
+std::string load_failure(const std::string& file, const std::string& what) {
+    const std::string marker = "dlerror system message: ";
+    std::string reason = what;
+    if (const size_t at = what.find(marker); at != std::string::npos) {
+        reason = what.substr(at + marker.size());
+        if (const size_t end = reason.rfind("): "); end != std::string::npos) reason.erase(end);
+        if (reason.rfind(file + ": ", 0) == 0) reason.erase(0, file.size() + 2);
+    }
+    // What dlopen says of a file that is not an ELF shared object of this machine.
+    for (const char* not_a_library : {"file too short", "invalid ELF header", "only ET_DYN and ET_EXEC can be loaded",
+                                      "wrong ELF class", "ELF file's phentsize not the expected size"})
+        if (reason.find(not_a_library) != std::string::npos) return file + ": not a shared library (" + reason + ")";
+    return "cannot load plugin " + file + ": " + reason;
+}
+
 std::string version_string(uint16_t major, uint16_t minor) {
     return std::to_string(major) + "." + std::to_string(minor);
 }
@@ -56,7 +74,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
         lib->library_ = std::make_unique<boost::dll::shared_library>(
             path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
-        throw PluginLoadError("open library", "cannot load plugin " + file + ": " + e.what());
+        throw PluginLoadError("open library", load_failure(file, e.what()));
     }
     if (!lib->library_->has(CAP_PLUGIN_ENTRY_SYMBOL))
         throw PluginLoadError("entry point",

@@ -62,7 +62,17 @@ std::optional<PluginUse> resolve_plugin(const PluginTable& t, const host::Plugin
             hint = all.empty() ? " (no " + host::kind_name(t.kind) + " plugin was found; see `cap plugins`)"
                                : " (available: " + all + ")";
         }
-        errors.push_back({name_origin, "unknown " + host::kind_name(t.kind) + " plugin '" + name + "'" + hint});
+        // A library that was rejected at load may be the one the user means: say why it was.
+        std::string rejected;
+        for (const auto& r : registry.rejected())
+            if (r.path.filename().string().find(name) != std::string::npos)
+                rejected += "; " + r.path.string() + " was rejected: " + r.error;
+        if (rejected.empty() && !registry.rejected().empty())
+            rejected = "; " + std::to_string(registry.rejected().size()) + " plugin librar" +
+                       (registry.rejected().size() == 1 ? "y was" : "ies were") +
+                       " rejected at load (`cap plugins` says why)";
+        errors.push_back(
+            {name_origin, "unknown " + host::kind_name(t.kind) + " plugin '" + name + "'" + hint + rejected});
         return std::nullopt;
     }
     PluginUse use;
