@@ -102,11 +102,16 @@ CachedModel find_model(const std::string& spec, const fs::path& base) {
     CachedModel out;
     if (fs::is_directory(folder, ec))
         out.folder = folder;
-    else if (fs::exists(folder, ec))
-        out.problem = folder.string() + " is a file; a model folder (config.json and the weights) is expected";
     else
-        out.problem = "no such folder: " + folder.string();
+        out.problem = missing_model_folder(folder);
     return out;
+}
+
+std::string missing_model_folder(const fs::path& folder) {
+    std::error_code ec;
+    if (fs::exists(folder, ec))
+        return folder.string() + " is a file; a model folder (config.json and the weights) is expected";
+    return "no such folder: " + folder.string();
 }
 
 }  // namespace cap::hf

@@ -33,4 +33,7 @@ CachedModel find_cached_model(const std::string& spec, const std::filesystem::pa
 // config.json is the caller's to check); "no such folder" when it is neither.
 CachedModel find_model(const std::string& spec, const std::filesystem::path& base);
 
+// Why `folder` is not a model folder that could be read: it is a file, or it does not exist.
+std::string missing_model_folder(const std::filesystem::path& folder);
+
 }  // namespace cap::hf

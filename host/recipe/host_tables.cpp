@@ -236,9 +236,7 @@ cap_model_shape model_shape(const hf::BertConfig& c) {
 bool read_model_shape(const fs::path& folder, cap_model_shape& shape, std::string& problem) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) {
-        problem = fs::exists(folder, ec)
-                      ? folder.string() + " is a file; a model folder (config.json and the weights) is expected"
-                      : "no such folder: " + folder.string();
+        problem = hf::missing_model_folder(folder);
         return false;
     }
     if (!fs::exists(folder / "config.json", ec)) {
